@@ -1,0 +1,87 @@
+"""Settings from the environment (prefix STINT_), with defaults that run on the embedded stack."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GRPC_PORTS: dict[str, int] = {
+    "listings": 50051,
+    "applications": 50052,
+    "payouts": 50053,
+    "notifications": 50054,
+}
+EMBEDDED_KAFKA_PORT = 19092
+EMBEDDED_MONGODB_PORT = 27117
+EMBEDDED_SMTP_PORT = 2525
+DEV_JWT_SECRET = "stint-dev-secret-change-me-in-production"  # noqa: S105 - documented dev default
+
+
+class StintSettings(BaseSettings):
+    """Settings shared by every service; each service reads them with its own name set."""
+
+    model_config = SettingsConfigDict(env_prefix="STINT_", extra="ignore", frozen=True)
+
+    service_name: str = "stint"
+    environment: Literal["dev", "test", "production"] = "dev"
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 0
+    grpc_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+    kafka_bootstrap_servers: str = Field(
+        default=f"127.0.0.1:{EMBEDDED_KAFKA_PORT}",
+        validation_alias=AliasChoices("STINT_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_enable_idempotence: bool = False
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_max_attempts: int = Field(default=5, ge=1)
+    kafka_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    kafka_retry_backoff_max_seconds: float = Field(default=5.0, ge=0)
+
+    mongodb_uri: str = Field(
+        default=f"mongodb://127.0.0.1:{EMBEDDED_MONGODB_PORT}/?directConnection=true",
+        validation_alias=AliasChoices("STINT_MONGODB_URI", "MONGODB_URI"),
+    )
+    mongodb_database: str = ""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = EMBEDDED_SMTP_PORT
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str = ""
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_leeway_seconds: int = Field(default=30, ge=0)
+
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
+
+    outbox_poll_seconds: float = Field(default=0.2, gt=0)
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
+    clock_offset_seconds: float = 0.0
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str = "http://127.0.0.1:4317"
+
+    @property
+    def database_name(self) -> str:
+        """Each service owns its database; by default it is named after the service."""
+        return self.mongodb_database or f"stint_{self.service_name}"
+
+    @property
+    def grpc_address(self) -> str:
+        port = self.grpc_port or DEFAULT_GRPC_PORTS.get(self.service_name, 0)
+        return f"{self.grpc_host}:{port}"
+
+
+def load_settings(service_name: str) -> StintSettings:
+    """Settings for one service; STINT_SERVICE_NAME in the environment cannot rename it."""
+    return StintSettings().model_copy(update={"service_name": service_name})
