@@ -1,0 +1,1 @@
+"""Infrastructure for development and tests: embedded servers, containers or external ones."""
