@@ -1,0 +1,1 @@
+"""gRPC runtime: authentication, per-RPC policy, validation, idempotency, health, reflection."""

@@ -1,0 +1,1 @@
+"""Integration tests of the gRPC server runtime against a real MongoDB."""

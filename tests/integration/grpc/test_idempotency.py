@@ -1,0 +1,102 @@
+"""Mutating RPCs take an idempotency key per caller: the first outcome is replayed, a different
+request with the same key is refused, two callers' keys never mix."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from stint_runtime.grpc.client import call_metadata
+from stint_runtime.grpc.idempotency import IN_PROGRESS, KEY_REUSED
+
+from tests.integration.grpc.conftest import Harness
+from tests.support.grpc_listings import DOMAIN_ERROR, SLOW, create_request
+
+pytestmark = pytest.mark.integration
+
+
+async def test_replayed_key_returns_the_identical_response_and_runs_once(harness: Harness) -> None:
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key="create-1")
+    first = await harness.stub.CreateListing(create_request(), metadata=metadata)
+    second = await harness.stub.CreateListing(create_request(), metadata=metadata)
+    assert second == first
+    assert second.SerializeToString(deterministic=True) == first.SerializeToString(
+        deterministic=True
+    )
+    assert harness.servicer.calls["CreateListing"] == 1
+    other_key = call_metadata(token=harness.token("employer"), idempotency_key="create-2")
+    third = await harness.stub.CreateListing(create_request(), metadata=other_key)
+    assert third.listing.id != first.listing.id
+
+
+async def test_domain_errors_are_replayed_too(harness: Harness) -> None:
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key="refused-1")
+    for _ in range(2):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await harness.stub.CreateListing(create_request(DOMAIN_ERROR), metadata=metadata)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert harness.servicer.calls["CreateListing"] == 1
+
+
+async def test_same_key_with_another_request_is_refused(harness: Harness) -> None:
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key="create-1")
+    await harness.stub.CreateListing(create_request("First title"), metadata=metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await harness.stub.CreateListing(create_request("Second title"), metadata=metadata)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"idempotency-key: {KEY_REUSED}" == refused.value.details()
+    assert harness.servicer.calls["CreateListing"] == 1
+
+
+async def test_two_callers_with_the_same_key_never_see_each_others_responses(
+    harness: Harness,
+) -> None:
+    alice = call_metadata(token=harness.token("employer", sub="alice"), idempotency_key="k")
+    bob = call_metadata(token=harness.token("employer", sub="bob"), idempotency_key="k")
+    for_alice = await harness.stub.CreateListing(create_request(), metadata=alice)
+    for_bob = await harness.stub.CreateListing(create_request(), metadata=bob)
+    assert for_alice.listing.created_by == "alice"
+    assert for_bob.listing.created_by == "bob"
+    assert harness.servicer.calls["CreateListing"] == 2
+    assert await harness.stub.CreateListing(create_request(), metadata=alice) == for_alice
+
+
+@pytest.mark.parametrize("key", [None, "", "x" * 129])
+async def test_mutating_rpc_without_a_valid_key_is_invalid_argument(
+    harness: Harness, key: str | None
+) -> None:
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key=key)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await harness.stub.CreateListing(create_request(), metadata=metadata)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "idempotency-key" in (refused.value.details() or "")
+    assert harness.servicer.calls["CreateListing"] == 0
+
+
+async def test_concurrent_duplicate_is_aborted_while_the_first_runs(harness: Harness) -> None:
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key="slow-1")
+    first = asyncio.ensure_future(
+        harness.stub.CreateListing(create_request(SLOW), metadata=metadata)
+    )
+    await asyncio.wait_for(harness.servicer.entered.wait(), timeout=10)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await harness.stub.CreateListing(create_request(SLOW), metadata=metadata)
+    assert refused.value.code() == grpc.StatusCode.ABORTED
+    assert refused.value.details() == IN_PROGRESS
+    harness.servicer.release.set()
+    completed = await asyncio.wait_for(first, timeout=10)
+    replayed = await harness.stub.CreateListing(create_request(SLOW), metadata=metadata)
+    assert replayed == completed
+    assert harness.servicer.calls["CreateListing"] == 1
+
+
+async def test_an_unexpected_failure_releases_the_key_for_a_retry(harness: Harness) -> None:
+    from tests.support.grpc_listings import BOOM
+
+    metadata = call_metadata(token=harness.token("employer"), idempotency_key="boom-1")
+    for _ in range(2):
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await harness.stub.CreateListing(create_request(BOOM), metadata=metadata)
+        assert failed.value.code() == grpc.StatusCode.INTERNAL
+    assert harness.servicer.calls["CreateListing"] == 2

@@ -1,0 +1,1 @@
+"""Unit tests of the gRPC runtime: tokens, policies, validation, idempotency helpers."""
