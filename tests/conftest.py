@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from stint_runtime.stack.embedded import EmbeddedStack, Endpoints
+from stint_runtime.stack.backends import Backend, infrastructure
+from stint_runtime.stack.embedded import Endpoints
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+def infra_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """External servers if configured, else Docker containers if one answers, else embedded."""
+    with infrastructure(tmp_path_factory.mktemp("stack")) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def infra(infra_backend: Backend) -> Endpoints:
     """A real Kafka-protocol broker, MongoDB-wire server and SMTP sink for the whole session."""
-    workdir: Path = tmp_path_factory.mktemp("stack")
-    with EmbeddedStack(workdir) as endpoints:
-        yield endpoints
+    return infra_backend.endpoints
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A name no other test uses, valid as a MongoDB database, a Kafka topic and a group id."""
+    stem = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
+    return f"t_{stem}_{uuid.uuid4().hex[:8]}"

@@ -131,6 +131,11 @@ def event_topics(image: descriptor_pb2.FileDescriptorSet) -> dict[str, str]:
 
     Needs the generated stint.common.v1.events_pb2 importable: it registers the option.
     """
+    if str(GEN_DIR) not in sys.path:
+        # The editable install lists gen/ on sys.path only if it existed when Python started,
+        # which is not the case on the first generation in a fresh clone.
+        sys.path.insert(0, str(GEN_DIR))
+        importlib.invalidate_caches()
     events_pb2 = importlib.import_module("stint.common.v1.events_pb2")
     option = events_pb2.event
     topics: dict[str, str] = {}

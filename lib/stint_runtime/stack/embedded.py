@@ -1,4 +1,4 @@
-"""The embedded stack: tansu (Kafka protocol), SecantusDB (MongoDB wire) and an SMTP sink on loopback."""
+"""The embedded stack: tansu (Kafka), SecantusDB (MongoDB wire) and an SMTP sink on loopback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from stint_runtime.stack.processes import ManagedProcess, free_port, port_open
+from stint_runtime.stack.processes import (
+    ManagedProcess,
+    PortInUseError,
+    free_port,
+    port_in_use,
+    port_open,
+)
 
 LOOPBACK = "127.0.0.1"
 
@@ -23,10 +29,16 @@ class Endpoints:
     smtp_port: int
 
     def as_env(self) -> dict[str, str]:
-        """The environment a service process needs to use these endpoints."""
+        """The environment a service process needs to use these endpoints.
+
+        The STINT_-prefixed names are set too: settings prefer them, so an inherited one
+        must not point a service elsewhere.
+        """
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "STINT_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "MONGODB_URI": self.mongodb_uri,
+            "STINT_MONGODB_URI": self.mongodb_uri,
             "STINT_SMTP_HOST": self.smtp_host,
             "STINT_SMTP_PORT": str(self.smtp_port),
         }
@@ -45,6 +57,25 @@ def secantus_binary() -> str:
     return found
 
 
+def smtp_sink_process(port: int, maildir: Path, log_path: Path) -> ManagedProcess:
+    """The SMTP sink as a child process; it keeps every message under `maildir`."""
+    return ManagedProcess(
+        "smtp sink",
+        [
+            sys.executable,
+            "-m",
+            "stint_runtime.stack.smtp_sink",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--maildir",
+            str(maildir),
+        ],
+        log_path,
+    )
+
+
 def mongodb_ready(uri: str) -> bool:
     from pymongo import MongoClient
     from pymongo.errors import PyMongoError
@@ -60,7 +91,7 @@ def mongodb_ready(uri: str) -> bool:
 
 
 class EmbeddedStack:
-    """Starts the three servers under `workdir` (data and logs), on free ports unless told otherwise."""
+    """The three servers, with data and logs under `workdir`, on free ports unless given."""
 
     def __init__(
         self,
@@ -104,25 +135,29 @@ class EmbeddedStack:
             self.logs / "mongodb.log",
             cwd=workdir,
         )
-        self.smtp = ManagedProcess(
-            "smtp sink",
-            [
-                sys.executable,
-                "-m",
-                "stint_runtime.stack.smtp_sink",
-                "--port",
-                str(self.smtp_port),
-                "--maildir",
-                str(self.maildir),
-            ],
-            self.logs / "smtp.log",
-        )
+        self.smtp = smtp_sink_process(self.smtp_port, self.maildir, self.logs / "smtp.log")
 
     @property
     def processes(self) -> tuple[ManagedProcess, ...]:
         return (self.kafka, self.mongodb, self.smtp)
 
+    @property
+    def ports(self) -> dict[str, int]:
+        return {"kafka": self.kafka_port, "mongodb": self.mongodb_port, "smtp": self.smtp_port}
+
+    @property
+    def log_paths(self) -> dict[str, Path]:
+        return {
+            "kafka": self.kafka.log_path,
+            "mongodb": self.mongodb.log_path,
+            "smtp": self.smtp.log_path,
+        }
+
     def start(self) -> Endpoints:
+        """Start the three servers and wait until each serves; PortInUseError if a port is taken."""
+        for what, port in self.ports.items():
+            if port_in_use(LOOPBACK, port):
+                raise PortInUseError(what, LOOPBACK, port)
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             for process in self.processes:

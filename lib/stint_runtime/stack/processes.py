@@ -9,10 +9,20 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+
+
+class PortInUseError(RuntimeError):
+    """A fixed port that a server should listen on is already taken."""
+
+    def __init__(self, what: str, host: str, port: int) -> None:
+        super().__init__(f"{what}: port {port} on {host} is already in use")
+        self.what = what
+        self.host = host
+        self.port = port
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,14 +40,47 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it when the parent goes, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def port_in_use(host: str, port: int) -> bool:
+    """True when a server listens on `port` (connections lingering in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll `probe` until it is true, or raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def _die_with(parent_pid: int) -> Callable[[], None]:
+    def in_child() -> None:
+        """Runs in the child before exec: SIGTERM it when the parent goes, even by SIGKILL."""
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        # The parent may have died between fork and prctl: the signal would never come.
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 class ManagedProcess:
-    """One child process: started with its log file, waited on for readiness, stopped for good."""
+    """One child process: started with its log file, waited on for readiness, stopped for good.
+
+    The child gets SIGTERM when the thread that started it ends (Linux PDEATHSIG), so start
+    it from a thread that lives as long as the child should, normally the main thread. It runs
+    in its own process group, so a Ctrl-C in the terminal reaches only the parent, which stops
+    its children in order.
+    """
 
     def __init__(
         self,
@@ -64,12 +107,17 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **(self.env or {})},
                 cwd=self.cwd,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks at this point
+                process_group=0,
+                preexec_fn=_die_with(os.getpid()),
             )
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll() if self.process else None
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -85,16 +133,15 @@ class ManagedProcess:
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} not ready after {timeout:.0f}s:\n{self.log_tail()}")
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting."""
+        if self.running():
+            assert self.process is not None
+            self.process.terminate()
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; idempotent."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
+        stop_all([self], timeout)
 
     def kill(self) -> None:
         """SIGKILL at once: for crash tests."""
@@ -107,3 +154,17 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def stop_all(processes: Iterable[ManagedProcess], grace: float) -> None:
+    """SIGTERM every process at once, then SIGKILL whichever still runs after `grace` seconds."""
+    running = [p for p in processes if p.running()]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        assert process.process is not None
+        try:
+            process.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()

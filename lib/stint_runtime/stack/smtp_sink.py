@@ -42,7 +42,10 @@ def main() -> None:
     args.maildir.mkdir(parents=True, exist_ok=True)
     controller = Controller(MaildirHandler(args.maildir), hostname=args.host, port=args.port)
     controller.start()
-    print(f"smtp sink listening on {args.host}:{args.port}, keeping mail in {args.maildir}", flush=True)
+    print(
+        f"smtp sink listening on {args.host}:{args.port}, keeping mail in {args.maildir}",
+        flush=True,
+    )
 
     async def wait_for_signal() -> None:
         stop = asyncio.Event()

@@ -1,0 +1,186 @@
+"""`make run` in a fresh clone: everything comes up, and SIGTERM or Ctrl-C leaves nothing behind.
+
+The clone is of the committed HEAD. To try uncommitted changes first, STINT_E2E_WORKTREE copies
+them over the clone: `1` for all of them, or space-separated paths to limit it to those.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from stint_runtime.run import discover_services, grpc_port_variable, health_status
+from stint_runtime.settings import DEFAULT_GRPC_PORTS
+from stint_runtime.stack.processes import free_port, port_in_use
+
+from tests.support.stack_processes import ProcessId, descendants, wait_all_gone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+READY = re.compile(r"stint: ready in ([0-9.]+)s")
+FIRST_READY_TIMEOUT = 600.0  # creates the environment: uv sync and code generation
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 90.0  # services get their shutdown grace before the stack stops
+INHERITED_TO_DROP = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "STINT_STACK_BACKEND")
+
+
+def overlay_working_tree(clone: Path, pathspecs: list[str]) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "--modified", "--others", "--exclude-standard", "-z", "--", *pathspecs],
+        cwd=REPOSITORY,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPOSITORY / name
+        if source.is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            (clone / name).write_bytes(source.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clone = tmp_path_factory.mktemp("clone") / "stint"
+    subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(clone)], check=True)
+    overlay = os.environ.get("STINT_E2E_WORKTREE", "")
+    if overlay:
+        overlay_working_tree(clone, [] if overlay == "1" else overlay.split())
+    return clone
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, int]:
+    """Free ports instead of the defaults, so a developer's own `make run` does not clash."""
+    return {
+        "STINT_KAFKA_PORT": free_port(),
+        "STINT_MONGODB_PORT": free_port(),
+        "STINT_SMTP_PORT": free_port(),
+        **{grpc_port_variable(name): free_port() for name in DEFAULT_GRPC_PORTS},
+    }
+
+
+def make_env(ports: dict[str, int]) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in INHERITED_TO_DROP and "KAFKA" not in k and "MONGODB" not in k
+    }
+    return {**env, **{name: str(port) for name, port in ports.items()}}
+
+
+class MakeRun:
+    """`make run` in its own session, its output in a file, its process tree recorded."""
+
+    def __init__(self, clone: Path, ports: dict[str, int], log: Path) -> None:
+        self.log = log
+        self.started = time.monotonic()
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                ["make", "run"],
+                cwd=clone,
+                env=make_env(ports),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.tree: set[ProcessId] = set()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float) -> float:
+        """Seconds from `make run` to its ready line; records every process started meanwhile."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.tree |= descendants(self.process.pid)
+            if READY.search(self.output()):
+                self.tree |= descendants(self.process.pid)
+                return time.monotonic() - self.started
+            if self.process.poll() is not None:
+                raise AssertionError(f"make run exited early:\n{self.output()[-4000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"make run not ready after {timeout:.0f}s:\n{self.output()[-4000:]}")
+
+    def stop(self) -> None:
+        """Last resort after a failure: the whole session, SIGTERM then SIGKILL."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def assert_up(run: MakeRun, clone: Path, ports: dict[str, int]) -> None:
+    services = discover_services(clone)
+    for name in services:
+        assert health_status(f"127.0.0.1:{ports[grpc_port_variable(name)]}") == "SERVING", name
+    for variable in ("STINT_KAFKA_PORT", "STINT_MONGODB_PORT", "STINT_SMTP_PORT"):
+        assert port_in_use("127.0.0.1", ports[variable]), f"nothing listens on {variable}"
+    running = descendants(run.process.pid)  # run.py, kafka, mongodb, smtp and the services
+    assert len(running) == 4 + len(services), [p.command() for p in running]
+
+
+def assert_nothing_left(run: MakeRun, ports: dict[str, int], signal_name: str) -> None:
+    left = wait_all_gone(run.tree, timeout=10)
+    assert left == [], f"left running: {[p.command() for p in left]}"
+    taken = [name for name, port in ports.items() if port_in_use("127.0.0.1", port)]
+    assert taken == [], f"ports still in use: {taken}"
+    output = run.output()
+    assert f"stint: stopped on {signal_name}" in output, output[-4000:]
+
+
+def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
+    with capsys.disabled():
+        print(f"\n[make run] {line}")
+
+
+def test_make_run_from_a_fresh_clone_comes_up_and_stops_on_sigterm_then_on_ctrl_c(
+    fresh_clone: Path,
+    ports: dict[str, int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first = MakeRun(fresh_clone, ports, tmp_path / "first.log")
+    try:
+        to_ready = first.wait_ready(FIRST_READY_TIMEOUT)
+        assert_up(first, fresh_clone, ports)
+        stopping = time.monotonic()
+        first.process.send_signal(signal.SIGTERM)
+        first.process.wait(timeout=STOP_TIMEOUT)
+        stop_seconds = time.monotonic() - stopping
+    finally:
+        first.stop()
+    assert_nothing_left(first, ports, "SIGTERM")
+    stack_ready = READY.search(first.output())
+    services = ", ".join(discover_services(fresh_clone)) or "none yet"
+    report(
+        capsys,
+        f"fresh clone: ready {to_ready:.1f}s after `make run` (setup included; run.py reported "
+        f"{stack_ready.group(1) if stack_ready else '?'}s), services: {services}; "
+        f"SIGTERM stopped it in {stop_seconds:.1f}s",
+    )
+
+    second = MakeRun(fresh_clone, ports, tmp_path / "second.log")
+    try:
+        to_ready = second.wait_ready(READY_TIMEOUT)
+        assert_up(second, fresh_clone, ports)
+        stopping = time.monotonic()
+        os.killpg(second.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        second.process.wait(timeout=STOP_TIMEOUT)
+        stop_seconds = time.monotonic() - stopping
+    finally:
+        second.stop()
+    assert_nothing_left(second, ports, "SIGINT")
+    report(
+        capsys,
+        f"again, set up: ready in {to_ready:.1f}s; Ctrl-C stopped it in {stop_seconds:.1f}s",
+    )
