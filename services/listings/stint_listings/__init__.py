@@ -1,0 +1,1 @@
+"""Listings service: micro-internship projects from draft to closing."""

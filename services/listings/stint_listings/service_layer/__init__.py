@@ -1,0 +1,1 @@
+"""Use cases: commands in, aggregate changes saved with their events."""
