@@ -1,0 +1,1 @@
+"""Kafka messaging: CloudEvents envelopes, publisher, subscriber (inbox dedupe, dead letters)."""

@@ -1,0 +1,141 @@
+"""Durable timers against the real database, driven by a manual clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from google.protobuf.wrappers_pb2 import StringValue
+from stint_runtime.clock import ManualClock
+from stint_runtime.persistence.mongo import Client
+from stint_runtime.persistence.timers import (
+    TimerHandler,
+    TimerScanner,
+    cancel_timer,
+    set_timer,
+    timer_due_at,
+)
+from stint_runtime.persistence.unit_of_work import OUTBOX, UnitOfWork, UnitOfWorkFactory
+
+from tests.support.messaging_kit import wait_for
+
+pytestmark = pytest.mark.integration
+
+HOUR = timedelta(hours=1)
+
+
+def create(factory: UnitOfWorkFactory, clock: ManualClock, aggregate: str) -> None:
+    def unit(uow: UnitOfWork) -> None:
+        document = {"_id": aggregate, "version": 1, "state": "OPEN", "timers": []}
+        set_timer(document, "expire", clock.now() + HOUR)
+        uow.insert("listings", document)
+
+    factory.run(unit)
+
+
+def expire(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+    """What a service's timer handler does: change state and emit, in the same unit of work."""
+    document = uow.find_one("listings", {"_id": aggregate_id})
+    assert document is not None
+    uow.replace_if_version(
+        "listings", {**document, "state": "EXPIRED"}, expected_version=document["version"]
+    )
+    uow.emit(StringValue(value=timer), subject=aggregate_id, topic="listings.test")
+
+
+def scanner(
+    factory: UnitOfWorkFactory, clock: ManualClock, handler: TimerHandler = expire
+) -> TimerScanner:
+    return TimerScanner(factory, "listings", {"expire": handler}, clock, poll_interval=0.05)
+
+
+def state(factory: UnitOfWorkFactory, aggregate: str) -> str:
+    document = factory.db.listings.find_one({"_id": aggregate})
+    assert document is not None
+    return str(document["state"])
+
+
+def test_a_timer_fires_once_the_clock_passes_it_and_not_before(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+    timers = scanner(factory, clock)
+
+    clock.advance(HOUR - timedelta(seconds=1))
+    assert timers.fire_due() == 0
+    assert state(factory, "l1") == "OPEN"
+
+    clock.advance(timedelta(seconds=1))
+    assert timers.fire_due() == 1
+    assert timers.fire_due() == 0, "fired exactly once"
+
+    document = factory.db.listings.find_one({"_id": "l1"})
+    assert document is not None
+    assert (document["state"], document["timers"]) == ("EXPIRED", [])
+    assert factory.db[OUTBOX].count_documents({"key": "l1"}) == 1
+
+
+def test_a_cancelled_timer_never_fires(factory: UnitOfWorkFactory, clock: ManualClock) -> None:
+    create(factory, clock, "l1")
+
+    def close(uow: UnitOfWork) -> None:
+        document = uow.find_one("listings", {"_id": "l1"})
+        assert document is not None
+        cancel_timer(document, "expire")
+        uow.replace_if_version("listings", {**document, "state": "CLOSED"}, document["version"])
+
+    factory.run(close)
+    clock.advance(2 * HOUR)
+
+    assert scanner(factory, clock).fire_due() == 0
+    assert state(factory, "l1") == "CLOSED"
+
+
+def test_timers_fire_after_a_restart(
+    mongo: Client, factory: UnitOfWorkFactory, clock: ManualClock, unique_name: str
+) -> None:
+    create(factory, clock, "l1")
+    assert scanner(factory, clock).fire_due() == 0
+
+    # the process "restarts": a new clock, factory and scanner over the same database
+    later = ManualClock(clock.now() + 2 * HOUR)
+    restarted = UnitOfWorkFactory(mongo, unique_name, "testsvc", later)
+    assert scanner(restarted, later).fire_due() == 1
+    assert state(restarted, "l1") == "EXPIRED"
+
+
+def test_a_failing_handler_does_not_block_others_and_is_retried(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+    create(factory, clock, "l2")
+    failing = {"l1"}
+
+    def flaky(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+        if aggregate_id in failing:
+            raise RuntimeError("downstream unavailable")
+        expire(uow, aggregate_id, timer)
+
+    timers = scanner(factory, clock, flaky)
+    clock.advance(2 * HOUR)
+
+    assert timers.fire_due() == 1
+    assert (state(factory, "l1"), state(factory, "l2")) == ("OPEN", "EXPIRED")
+    assert timer_due_at(factory.db.listings.find_one({"_id": "l1"}) or {}, "expire") is not None
+
+    failing.clear()
+    assert timers.fire_due() == 1
+    assert state(factory, "l1") == "EXPIRED"
+
+
+async def test_the_scanner_loop_fires_when_the_clock_moves(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+    timers = scanner(factory, clock)
+    await timers.start()
+    try:
+        clock.advance(2 * HOUR)
+        await wait_for(lambda: state(factory, "l1") == "EXPIRED", limit=10, what="expiry")
+    finally:
+        await timers.stop()
