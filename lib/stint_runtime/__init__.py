@@ -1,1 +1,1 @@
-"""Shared runtime of the Stint services: settings, gRPC, Kafka, MongoDB, telemetry, embedded stack."""
+"""Shared runtime of the Stint services: settings, gRPC, Kafka, MongoDB, telemetry, dev stack."""

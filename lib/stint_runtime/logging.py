@@ -66,7 +66,9 @@ def redact(value: Any) -> Any:
             key: REDACTED if isinstance(key, str) and is_sensitive_key(key) else redact(item)
             for key, item in value.items()
         }
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, tuple) and hasattr(value, "_make"):
+        return value._make(redact(item) for item in value)  # a namedtuple
+    if type(value) in (list, tuple, set, frozenset):
         return type(value)(redact(item) for item in value)
     return value
 
@@ -80,12 +82,14 @@ class RedactingFilter(logging.Filter):
     """Redacts a record in place: message, arguments, `extra=` fields and exception text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            args = record.args
-            record.args = redact(args) if isinstance(args, Mapping) else tuple(map(redact, args))
         try:
+            if record.args:
+                args = record.args
+                record.args = (
+                    redact(args) if isinstance(args, Mapping) else tuple(map(redact, args))
+                )
             message = record.getMessage()
-        except (TypeError, ValueError, KeyError):
+        except Exception:
             # A bad format string must not raise into the caller's code; keep what was given.
             message = f"{record.msg} {record.args!r}"
         record.msg = redact_text(message)

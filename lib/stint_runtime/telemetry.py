@@ -10,6 +10,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import (
     GrpcAioInstrumentorClient,
     GrpcAioInstrumentorServer,
+    filters,
 )
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.propagate import set_global_textmap
@@ -80,9 +81,12 @@ def _processor_for(settings: StintSettings, exporter: SpanExporter | None) -> Sp
 def _install(provider: TracerProvider) -> None:
     trace.set_tracer_provider(provider)
     set_global_textmap(TraceContextTextMapPropagator())
+    # Health and reflection are not traced: they are noise, and the aio server interceptor
+    # breaks servicers that stream through context.write() (health's Watch).
+    untraced = filters.any_of(filters.health_check(), filters.service_prefix("grpc.reflection"))
     instrumentors = (
-        GrpcAioInstrumentorServer(),  # type: ignore[no-untyped-call]
-        GrpcAioInstrumentorClient(),  # type: ignore[no-untyped-call]
+        GrpcAioInstrumentorServer(filter_=filters.negate(untraced)),  # type: ignore[no-untyped-call]
+        GrpcAioInstrumentorClient(filter_=filters.negate(untraced)),  # type: ignore[no-untyped-call]
         PymongoInstrumentor(),
     )
     for instrumentor in instrumentors:

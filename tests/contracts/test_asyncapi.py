@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 import pytest
 from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.timestamp_pb2 import Timestamp

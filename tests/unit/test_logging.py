@@ -6,7 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -162,3 +162,26 @@ def test_ordinary_keys(key: str) -> None:
 def test_ids_and_short_numbers_survive() -> None:
     text = "listing lst-42 version 7 fee 25000 USD trace 4bf92f3577b34da6a3ce929d0e0e4736"
     assert redact_text(text) == text
+
+
+class _Partition(NamedTuple):
+    topic: str
+    partition: int
+
+
+def test_named_tuple_arguments_keep_their_type_and_are_redacted(output: io.StringIO) -> None:
+    logging.getLogger("stint.test").info(
+        "joined %s with %s", {_Partition("alice@example.com", 1)}, _Partition("t", 2)
+    )
+    entry = json.loads(output.getvalue())
+    assert "alice@example.com" not in entry["message"]
+    assert "_Partition(topic='t', partition=2)" in entry["message"]
+
+
+def test_an_argument_that_cannot_be_copied_never_breaks_the_caller(output: io.StringIO) -> None:
+    class Odd(tuple[int, int]):
+        def __new__(cls) -> Odd:
+            return super().__new__(cls, (1, 2))
+
+    logging.getLogger("stint.test").info("odd %s", Odd())
+    assert "odd (1, 2)" in json.loads(output.getvalue())["message"]

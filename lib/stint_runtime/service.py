@@ -1,0 +1,199 @@
+"""Runs one Stint service: gRPC server, outbox relay, event subscriber and timers, as one unit.
+
+A service describes itself with a `ServiceDefinition` built from the shared `Runtime`
+(settings, clock, MongoDB, units of work); `ServiceApp` starts the parts in dependency order,
+reports SERVING only when all are up, and on SIGTERM stops them gracefully: health turns
+NOT_SERVING, in-flight calls and the event in hand finish, offsets are committed, the group
+is left, and the outbox is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from stint_runtime.clock import Clock, SystemClock
+from stint_runtime.grpc.server import ServiceBinding, StintServer, build_server
+from stint_runtime.logging import configure_logging
+from stint_runtime.messaging.envelope import import_all_contracts, source_of, topic_of
+from stint_runtime.messaging.publisher import KafkaPublisher
+from stint_runtime.messaging.subscriber import Handler, Subscriber
+from stint_runtime.messaging.topics import dead_letter_topic, ensure_topics
+from stint_runtime.persistence.mongo import Client, connect
+from stint_runtime.persistence.outbox import OutboxRelay
+from stint_runtime.persistence.timers import TimerHandler, TimerScanner
+from stint_runtime.persistence.unit_of_work import UnitOfWorkFactory
+from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.telemetry import configure_telemetry, flush_telemetry
+
+log = logging.getLogger("stint.service")
+
+
+@dataclass(frozen=True)
+class Timers:
+    """The durable timers kept in one collection's documents, and what fires each."""
+
+    collection: str
+    handlers: Mapping[str, TimerHandler]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service serves, publishes, consumes and schedules."""
+
+    bindings: Sequence[ServiceBinding]
+    publishes: Sequence[str] = ()
+    consumes: Mapping[str, Handler] = field(default_factory=dict)
+    timers: Sequence[Timers] = ()
+
+    def consumed_topics(self) -> list[str]:
+        return sorted({topic_of(event_type) for event_type in self.consumes})
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every service builds on; created once per process by ServiceApp."""
+
+    settings: StintSettings
+    clock: Clock
+    mongo: Client
+    units: UnitOfWorkFactory
+
+
+Builder = Callable[[Runtime], ServiceDefinition]
+
+
+class ServiceApp:
+    """One service process's parts, started and stopped in order."""
+
+    def __init__(
+        self,
+        settings: StintSettings,
+        build: Builder,
+        *,
+        clock: Clock | None = None,
+        span_exporter: SpanExporter | None = None,
+    ) -> None:
+        self.settings = settings
+        self._build = build
+        self._span_exporter = span_exporter
+        self.clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds))
+        self.runtime: Runtime | None = None
+        self.server: StintServer | None = None
+        self.relay: OutboxRelay | None = None
+        self.subscriber: Subscriber | None = None
+        self.scanners: list[TimerScanner] = []
+        self._publisher: KafkaPublisher | None = None
+
+    @property
+    def address(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the service is not started")
+        return self.server.address
+
+    async def start(self) -> None:
+        """Start every part; health reports SERVING only once all of them run."""
+        settings = self.settings
+        configure_logging(settings)
+        configure_telemetry(settings, exporter=self._span_exporter)
+        import_all_contracts()
+        mongo = connect(settings)
+        units = UnitOfWorkFactory(
+            mongo, settings.database_name, source_of(settings.service_name), self.clock
+        )
+        self.runtime = Runtime(settings, self.clock, mongo, units)
+        definition = self._build(self.runtime)
+        consumed = definition.consumed_topics()
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [
+                *definition.publishes,
+                *consumed,
+                *(dead_letter_topic(settings.service_name, topic) for topic in consumed),
+            ],
+            partitions=settings.kafka_topic_partitions,
+        )
+        self._publisher = KafkaPublisher(
+            settings.kafka_bootstrap_servers,
+            client_id=f"stint-{settings.service_name}",
+            enable_idempotence=settings.kafka_enable_idempotence,
+        )
+        await self._publisher.start()
+        self.relay = OutboxRelay(
+            mongo,
+            settings.database_name,
+            self._publisher,
+            poll_interval=settings.outbox_poll_seconds,
+        )
+        self.relay.attach(units)
+        await self.relay.start()
+        self.server = await build_server(settings, definition.bindings)
+        if definition.consumes:
+            self.subscriber = Subscriber.from_settings(
+                settings,
+                topics=consumed,
+                handlers=definition.consumes,
+                uow_factory=units,
+                dead_letters=self._publisher,
+            )
+            await self.subscriber.start()
+        for timers in definition.timers:
+            scanner = TimerScanner(
+                units,
+                timers.collection,
+                timers.handlers,
+                self.clock,
+                poll_interval=settings.timer_poll_seconds,
+            )
+            await scanner.start()
+            self.scanners.append(scanner)
+        await self.server.start()
+        log.info(
+            "service started",
+            extra={"service": settings.service_name, "address": self.server.address},
+        )
+
+    async def stop(self) -> None:
+        """Graceful stop: NOT_SERVING and drain calls while the subscriber commits and leaves."""
+        grace = self.settings.shutdown_grace_seconds
+        draining = []
+        if self.server is not None:
+            draining.append(self.server.stop(grace))
+        if self.subscriber is not None:
+            draining.append(self.subscriber.stop())
+        await asyncio.gather(*draining, return_exceptions=True)
+        for scanner in self.scanners:
+            await scanner.stop()
+        if self.relay is not None:
+            await self.relay.relay_once()
+            await self.relay.stop()
+        if self._publisher is not None:
+            await self._publisher.stop()
+        if self.runtime is not None:
+            self.runtime.mongo.close()
+        flush_telemetry()
+        log.info("service stopped", extra={"service": self.settings.service_name})
+
+    async def run_until_signalled(self) -> None:
+        """Serve until SIGTERM or SIGINT, then stop gracefully."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            await self.start()
+            await stopping.wait()
+            log.info("stop signal received; shutting down gracefully")
+        finally:
+            await self.stop()
+
+
+def run_service(name: str, build: Builder) -> None:
+    """Entry point of `python -m stint_<name>`."""
+    asyncio.run(ServiceApp(load_settings(name), build).run_until_signalled())

@@ -1,0 +1,99 @@
+"""A small service on the whole runtime (ServiceApp), to test the runtime end to end.
+
+It serves two RPCs of the real ListingsService contract: CreateListing stores a document and
+emits ListingSubmitted through the outbox; GetListing returns it, after a pause for ids that
+start with "slow-" (to hold a call in flight). It consumes its own ListingSubmitted events and
+records each one in the `seen` collection inside a span of its own. Not a Stint service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from typing import Any
+
+from opentelemetry import trace
+from stint.common.v1.events_pb2 import EventEnvelope
+from stint.listings.v1 import events_pb2, resources_pb2, service_pb2, service_pb2_grpc
+from stint.topics import LISTINGS
+from stint_runtime.errors import NotFound
+from stint_runtime.grpc.server import ServiceBinding
+from stint_runtime.persistence.unit_of_work import UnitOfWork
+from stint_runtime.service import Runtime, ServiceDefinition, run_service
+
+from tests.support.grpc_listings import LISTINGS_SERVICE, LISTINGS_TEST_POLICY
+
+PROBES = "probes"
+SEEN = "seen"
+HANDLER_SPAN = "probe.handle-listing-submitted"
+tracer = trace.get_tracer("stint.tests.probe")
+
+
+class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def CreateListing(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.CreateListingRequest, context: Any
+    ) -> service_pb2.CreateListingResponse:
+        listing = resources_pb2.Listing(
+            id=uuid.uuid4().hex,
+            employer_org_id=request.employer_org_id,
+            title=request.content.title,
+            status=resources_pb2.LISTING_STATUS_PENDING_REVIEW,
+            version=1,
+        )
+
+        def store(uow: UnitOfWork) -> None:
+            uow.insert(PROBES, {"_id": listing.id, "version": 1, "title": listing.title})
+            uow.emit(
+                events_pb2.ListingSubmitted(listing_id=listing.id, listing=listing),
+                subject=listing.id,
+                sequence=1,
+            )
+
+        await asyncio.to_thread(self.runtime.units.run, store)
+        return service_pb2.CreateListingResponse(listing=listing)
+
+    async def GetListing(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.GetListingRequest, context: Any
+    ) -> service_pb2.GetListingResponse:
+        if request.listing_id.startswith("slow-"):
+            await asyncio.sleep(float(request.listing_id.removeprefix("slow-")))
+            return service_pb2.GetListingResponse(
+                listing=resources_pb2.Listing(id=request.listing_id)
+            )
+        stored = await asyncio.to_thread(
+            self.runtime.units.db[PROBES].find_one, {"_id": request.listing_id}
+        )
+        if stored is None:
+            raise NotFound(f"listing {request.listing_id} not found")
+        return service_pb2.GetListingResponse(
+            listing=resources_pb2.Listing(id=stored["_id"], title=stored["title"])
+        )
+
+
+def record_submitted(event: Any, envelope: EventEnvelope, uow: UnitOfWork) -> None:
+    with tracer.start_as_current_span(HANDLER_SPAN):
+        uow.insert(SEEN, {"_id": envelope.id, "listing_id": event.listing_id})
+
+
+def build(runtime: Runtime) -> ServiceDefinition:
+    return ServiceDefinition(
+        bindings=[
+            ServiceBinding(
+                LISTINGS_SERVICE,
+                # The generated base class answers UNIMPLEMENTED for the RPCs not served here.
+                ProbeListings(runtime),  # type: ignore[abstract]
+                service_pb2_grpc.add_ListingsServiceServicer_to_server,
+                LISTINGS_TEST_POLICY,
+            )
+        ],
+        publishes=[LISTINGS],
+        consumes={events_pb2.ListingSubmitted.DESCRIPTOR.full_name: record_submitted},
+    )
+
+
+if __name__ == "__main__":
+    run_service(sys.argv[1] if len(sys.argv) > 1 else "probe", build)
