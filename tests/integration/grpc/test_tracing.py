@@ -1,4 +1,4 @@
-"""A mutating RPC is one trace: its gRPC server span and the MongoDB spans of its idempotency."""
+"""A mutating RPC is one trace: client and server spans and the MongoDB spans of its idempotency."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ async def test_server_and_mongodb_spans_share_the_trace(grpc_settings: StintSett
         await server.stop(0)
     spans = exporter.get_finished_spans()
     (served,) = [s for s in spans if s.kind == SpanKind.SERVER]
+    (client,) = [s for s in spans if s.kind == SpanKind.CLIENT and s.name == served.name]
+    assert served.name == "/stint.listings.v1.ListingsService/CreateListing"
+    assert served.parent is not None
+    assert served.parent.span_id == client.context.span_id
     mongo = [s for s in spans if s.attributes and s.attributes.get("db.system") == "mongodb"]
     assert mongo, f"no MongoDB spans among {[s.name for s in spans]}"
     assert {s.context.trace_id for s in mongo} == {served.context.trace_id}
