@@ -19,6 +19,7 @@ from datetime import timedelta
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from stint_runtime.clock import Clock, SystemClock
+from stint_runtime.grpc.idempotency import IdempotencyStore
 from stint_runtime.grpc.server import ServiceBinding, StintServer, build_server
 from stint_runtime.logging import configure_logging
 from stint_runtime.messaging.envelope import import_all_contracts, source_of, topic_of
@@ -133,7 +134,9 @@ class ServiceApp:
         )
         self.relay.attach(units)
         await self.relay.start()
-        self.server = await build_server(settings, definition.bindings)
+        idempotency = IdempotencyStore.from_settings(settings, mongo, clock=self.clock)
+        units.add_before_commit(idempotency.mark_applied)
+        self.server = await build_server(settings, definition.bindings, idempotency=idempotency)
         if definition.consumes:
             self.subscriber = Subscriber.from_settings(
                 settings,
@@ -167,33 +170,52 @@ class ServiceApp:
             draining.append(self.server.stop(grace))
         if self.subscriber is not None:
             draining.append(self.subscriber.stop())
-        await asyncio.gather(*draining, return_exceptions=True)
-        for scanner in self.scanners:
-            await scanner.stop()
-        if self.relay is not None:
-            await self.relay.relay_once()
-            await self.relay.stop()
-        if self._publisher is not None:
-            await self._publisher.stop()
-        if self.runtime is not None:
-            self.runtime.mongo.close()
-        flush_telemetry()
+        for result in await asyncio.gather(*draining, return_exceptions=True):
+            if isinstance(result, BaseException):
+                log.error("stopping failed", exc_info=result)
+        try:
+            for scanner in self.scanners:
+                await scanner.stop()
+            if self.relay is not None:
+                await self.relay.stop()
+        finally:
+            if self._publisher is not None:
+                await self._publisher.stop()
+            if self.runtime is not None:
+                self.runtime.mongo.close()
+            flush_telemetry()
         log.info("service stopped", extra={"service": self.settings.service_name})
 
-    async def run_until_signalled(self) -> None:
-        """Serve until SIGTERM or SIGINT, then stop gracefully."""
+    async def run_until_signalled(self) -> int:
+        """Serve until SIGTERM or SIGINT, then stop gracefully; returns the exit code.
+
+        A subscriber that dies on its own is fatal (exit 1): its partitions would stall while
+        health still said SERVING; the orchestrator restarts the process instead.
+        """
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
+        exit_code = 0
         try:
             await self.start()
-            await stopping.wait()
-            log.info("stop signal received; shutting down gracefully")
+            waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stopping.wait())]
+            if self.subscriber is not None:
+                waiters.append(asyncio.ensure_future(self.subscriber.run()))
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            if not stopping.is_set():
+                (ended,) = done
+                log.critical("event subscriber stopped unexpectedly", exc_info=ended.exception())
+                exit_code = 1
+            else:
+                log.info("stop signal received; shutting down gracefully")
         finally:
             await self.stop()
+        return exit_code
 
 
 def run_service(name: str, build: Builder) -> None:
     """Entry point of `python -m stint_<name>`."""
-    asyncio.run(ServiceApp(load_settings(name), build).run_until_signalled())
+    raise SystemExit(asyncio.run(ServiceApp(load_settings(name), build).run_until_signalled()))

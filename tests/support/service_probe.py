@@ -1,15 +1,18 @@
 """A small service on the whole runtime (ServiceApp), to test the runtime end to end.
 
-It serves two RPCs of the real ListingsService contract: CreateListing stores a document and
-emits ListingSubmitted through the outbox; GetListing returns it, after a pause for ids that
-start with "slow-" (to hold a call in flight). It consumes its own ListingSubmitted events and
-records each one in the `seen` collection inside a span of its own. Not a Stint service.
+It serves two RPCs of the real ListingsService contract. CreateListing stores a document and
+emits ListingSubmitted through the outbox; titled "slow:<seconds>", it waits before committing.
+GetListing returns the document, after a pause for ids that start with "slow-" (to hold a call
+in flight). It consumes its own ListingSubmitted events and records each one in the `seen`
+collection inside a span of its own. Not a Stint service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -27,6 +30,8 @@ from tests.support.grpc_listings import LISTINGS_SERVICE, LISTINGS_TEST_POLICY
 PROBES = "probes"
 SEEN = "seen"
 HANDLER_SPAN = "probe.handle-listing-submitted"
+SLOW_CALL_STARTED = "slow call started"
+log = logging.getLogger("stint.tests.probe")
 tracer = trace.get_tracer("stint.tests.probe")
 
 
@@ -47,6 +52,8 @@ class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
 
         def store(uow: UnitOfWork) -> None:
             uow.insert(PROBES, {"_id": listing.id, "version": 1, "title": listing.title})
+            if listing.title.startswith("slow:"):  # hold the transaction open before commit
+                time.sleep(float(listing.title.split(":")[1]))
             uow.emit(
                 events_pb2.ListingSubmitted(listing_id=listing.id, listing=listing),
                 subject=listing.id,
@@ -60,6 +67,7 @@ class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
         self, request: service_pb2.GetListingRequest, context: Any
     ) -> service_pb2.GetListingResponse:
         if request.listing_id.startswith("slow-"):
+            log.info(SLOW_CALL_STARTED)
             await asyncio.sleep(float(request.listing_id.removeprefix("slow-")))
             return service_pb2.GetListingResponse(
                 listing=resources_pb2.Listing(id=request.listing_id)

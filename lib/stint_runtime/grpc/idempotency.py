@@ -4,6 +4,12 @@ A record is reserved (pending, with a lease) before the servicer runs and comple
 serialized response or the domain error afterwards. The same key with a different request is
 refused with INVALID_ARGUMENT: the request, not the server state, is what is wrong, and retrying
 it can never succeed. A duplicate arriving while the first is still running gets ABORTED.
+
+The servicer's own transaction marks the record `applied` (`mark_applied`, a pre-commit hook of
+the unit of work), under the reservation's owner: a request whose lease was taken over cannot
+commit, and once applied a request is never run again, even if its response was never stored
+(crash between commit and completion). A cancelled call (deadline, client gone, shutdown) keeps
+running to its outcome, which is recorded: its work may commit in a worker thread regardless.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any, Final, TypeVar
@@ -25,8 +33,14 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from stint_runtime.clock import Clock, SystemClock
-from stint_runtime.errors import ConcurrencyConflict, DomainError, InvalidArgument
+from stint_runtime.errors import (
+    ConcurrencyConflict,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+)
 from stint_runtime.persistence.mongo import Client, connect
+from stint_runtime.persistence.unit_of_work import UnitOfWork
 from stint_runtime.settings import StintSettings
 
 IDEMPOTENCY_KEY_HEADER: Final = "idempotency-key"
@@ -34,6 +48,11 @@ COLLECTION: Final = "idempotency_keys"
 MAX_KEY_LENGTH: Final = 128
 IN_PROGRESS: Final = "a request with this idempotency key is in progress"
 KEY_REUSED: Final = "idempotency key already used for a different request"
+ALREADY_APPLIED: Final = (
+    "the request with this idempotency key was applied but its response was lost; "
+    "read the resource instead"
+)
+LEASE_LOST: Final = "another request with this idempotency key took over"
 
 _log = logging.getLogger(__name__)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -68,6 +87,9 @@ class Reservation:
 
     record_id: str
     owner: str
+
+
+_active: ContextVar[Reservation | None] = ContextVar("stint_idempotency", default=None)
 
 
 @dataclass(frozen=True)
@@ -174,6 +196,8 @@ class IdempotencyStore:
                 )
             if existing["lease_until"] > now:
                 raise ConcurrencyConflict(IN_PROGRESS)
+            if existing.get("applied"):
+                raise FailedPrecondition(ALREADY_APPLIED)
             taken = self.collection.find_one_and_update(
                 {"_id": rid, "state": "pending", "owner": existing["owner"]},
                 {"$set": {"owner": owner, "lease_until": now + self.lease}},
@@ -203,10 +227,42 @@ class IdempotencyStore:
             _log.warning("idempotency lease was lost before the request completed")
 
     def release(self, reservation: Reservation) -> None:
-        """Forgets a reservation whose request failed unexpectedly, so a retry can run."""
+        """Forgets a reservation whose request failed unapplied, so a retry can run."""
         self.collection.delete_one(
-            {"_id": reservation.record_id, "owner": reservation.owner, "state": "pending"}
+            {
+                "_id": reservation.record_id,
+                "owner": reservation.owner,
+                "state": "pending",
+                "applied": {"$ne": True},
+            }
         )
+
+    @staticmethod
+    @contextmanager
+    def acting_for(reservation: Reservation) -> Iterator[None]:
+        """Transactions committed inside this block apply `reservation`'s request."""
+        token = _active.set(reservation)
+        try:
+            yield
+        finally:
+            _active.reset(token)
+
+    @staticmethod
+    def mark_applied(uow: UnitOfWork) -> None:
+        """Pre-commit hook: the running request's record is marked applied in `uow`'s transaction.
+
+        Raises ConcurrencyConflict (the transaction aborts) when the reservation was taken over.
+        """
+        reservation = _active.get()
+        if reservation is None:
+            return
+        result = uow.db[COLLECTION].update_one(
+            {"_id": reservation.record_id, "owner": reservation.owner},
+            {"$set": {"applied": True}},
+            session=uow.session,
+        )
+        if result.matched_count == 0:
+            raise ConcurrencyConflict(LEASE_LOST)
 
     async def execute(
         self,
@@ -222,23 +278,32 @@ class IdempotencyStore:
         outcome = await asyncio.to_thread(self.reserve, subject, key, fingerprint(method, request))
         if isinstance(outcome, StoredOutcome):
             return outcome.replay(response_type)
+        # Shielded: if the call is cancelled, the work still runs to its outcome and is recorded.
+        return await asyncio.shield(asyncio.ensure_future(self._run(outcome, handler)))
+
+    async def _run(
+        self, reservation: Reservation, handler: Callable[[], Awaitable[ResponseT]]
+    ) -> ResponseT:
+        token = _active.set(reservation)  # the servicer's transactions mark it applied
         try:
             response = await handler()
         except DomainError as error:
             if error.code == grpc.StatusCode.ABORTED:
                 # A lost race is worth retrying with the same key: do not pin the refusal.
-                await self._release_quietly(outcome)
+                await self._release_quietly(reservation)
             else:
-                await asyncio.to_thread(self.complete, outcome, error=error)
+                await asyncio.to_thread(self.complete, reservation, error=error)
             raise
         except BaseException:
-            await self._release_quietly(outcome)
+            await self._release_quietly(reservation)
             raise
+        finally:
+            _active.reset(token)
         try:
             serialized = response.SerializeToString(deterministic=True)
-            await asyncio.to_thread(self.complete, outcome, response=serialized)
+            await asyncio.to_thread(self.complete, reservation, response=serialized)
         except PyMongoError:
-            _log.exception("could not store an idempotent response; a retry may run it again")
+            _log.exception("could not store an idempotent response; a replay will be refused")
         return response
 
     async def _release_quietly(self, reservation: Reservation) -> None:

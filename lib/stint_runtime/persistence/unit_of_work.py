@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -75,6 +76,7 @@ class UnitOfWork:
         source: str,
         clock: Clock,
         commit_attempts: int,
+        before_commit: Sequence[Callable[[UnitOfWork], None]] = (),
     ) -> None:
         self.db = db
         self.session = session
@@ -83,6 +85,7 @@ class UnitOfWork:
         self.emitted: list[EventEnvelope] = []
         self.committed = False
         self._commit_attempts = commit_attempts
+        self._before_commit = before_commit
 
     def collection(self, name: str) -> Collection[Document]:
         return self.db[name]
@@ -129,7 +132,9 @@ class UnitOfWork:
         return new_version
 
     def commit(self) -> None:
-        """Commit, retrying the commit itself while its outcome is unknown."""
+        """Run the pre-commit hooks in the transaction, then commit (retried while unknown)."""
+        for hook in self._before_commit:
+            hook(self)
         for attempt in itertools.count(1):
             try:
                 self.session.commit_transaction()
@@ -159,6 +164,11 @@ class UnitOfWorkFactory:
         self.clock = clock
         self.max_attempts = max_attempts
         self._commit_listeners: list[Callable[[UnitOfWork], None]] = []
+        self._before_commit: list[Callable[[UnitOfWork], None]] = []
+
+    def add_before_commit(self, hook: Callable[[UnitOfWork], None]) -> None:
+        """Call `hook` inside every transaction just before it commits; raising aborts it."""
+        self._before_commit.append(hook)
 
     def add_commit_listener(self, listener: Callable[[UnitOfWork], None]) -> None:
         """Call `listener` (in the committing thread) after every successful commit."""
@@ -170,7 +180,9 @@ class UnitOfWorkFactory:
             session.start_transaction(
                 read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
             )
-            uow = UnitOfWork(self.db, session, self.source, self.clock, self.max_attempts)
+            uow = UnitOfWork(
+                self.db, session, self.source, self.clock, self.max_attempts, self._before_commit
+            )
             try:
                 yield uow
             finally:
@@ -195,7 +207,12 @@ class UnitOfWorkFactory:
                     uow.commit()
                 return result
             except PyMongoError as exc:
-                if not exc.has_error_label(TRANSIENT) or attempt >= self.max_attempts:
+                if not exc.has_error_label(TRANSIENT):
                     raise
+                if attempt >= self.max_attempts:
+                    raise ConcurrencyConflict(
+                        "the change kept conflicting with concurrent changes; retry it"
+                    ) from exc
                 log.info("transient transaction error; retrying", extra={"attempt": attempt})
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter only
         raise AssertionError("unreachable")

@@ -130,8 +130,9 @@ def test_run_retries_transient_transaction_errors_a_bounded_number_of_times(
         )
 
     calls.clear()
-    with pytest.raises(OperationFailure):
+    with pytest.raises(ConcurrencyConflict) as exhausted:  # ABORTED for the caller, not INTERNAL
         factory.run(always)
+    assert isinstance(exhausted.value.__cause__, OperationFailure)
     assert len(calls) == factory.max_attempts
 
 
