@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_GRPC_PORTS: dict[str, int] = {
@@ -70,6 +70,13 @@ class StintSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str = "http://127.0.0.1:4317"
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> StintSettings:
+        uses_dev_secret = self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        if self.environment == "production" and self.jwt_algorithm == "HS256" and uses_dev_secret:
+            raise ValueError("STINT_JWT_SECRET must be set in production: the dev secret is public")
+        return self
 
     @property
     def database_name(self) -> str:

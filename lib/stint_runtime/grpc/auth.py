@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, cast, get_args
 
 import jwt
 
@@ -59,13 +59,13 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     subject, role, org = claims.get("sub"), claims.get("role"), claims.get("org")
     if not isinstance(subject, str) or not subject:
         raise Unauthenticated("token subject must be a non-empty string")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise Unauthenticated("token role is not one of employer, student, admin")
     if org is not None and (not isinstance(org, str) or not org):
         raise Unauthenticated("token org must be a non-empty string")
     if role == "employer" and org is None:
         raise Unauthenticated("an employer token must carry an org claim")
-    return Principal(subject=subject, role=role, org=org)
+    return Principal(subject=subject, role=cast(Role, role), org=org)
 
 
 class TokenVerifier:

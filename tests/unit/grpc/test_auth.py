@@ -13,6 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
 from stint_runtime.errors import Unauthenticated
 from stint_runtime.grpc.auth import (
     Principal,
@@ -55,6 +56,7 @@ def test_minted_token_round_trips(settings: StintSettings) -> None:
         ({"role": "student", "exp": FAR_FUTURE}, "'sub' claim"),
         ({"sub": "u", "exp": FAR_FUTURE}, "'role' claim"),
         ({"sub": "u", "role": "root", "exp": FAR_FUTURE}, "role is not one of"),
+        ({"sub": "u", "role": ["admin"], "exp": FAR_FUTURE}, "role is not one of"),
         ({"sub": "u", "role": "employer", "exp": FAR_FUTURE}, "org claim"),
         ({"sub": "", "role": "student", "exp": FAR_FUTURE}, "subject"),
         ({"sub": "u", "role": "student", "exp": datetime(2000, 1, 1, tzinfo=UTC)}, "expired"),
@@ -182,3 +184,11 @@ def test_current_principal_is_scoped_to_the_block() -> None:
         assert current_principal() is principal
     with pytest.raises(RuntimeError):
         current_principal()
+
+
+def test_production_refuses_the_public_dev_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STINT_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="STINT_JWT_SECRET must be set in production"):
+        StintSettings()
+    monkeypatch.setenv("STINT_JWT_SECRET", "a-real-secret-from-the-cluster")
+    assert StintSettings().environment == "production"
