@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +58,7 @@ def method_specs(binding: ServiceBinding) -> dict[str, MethodSpec]:
 
 
 class StintServer:
-    """A built server: start it, stop it gracefully, or run it until SIGTERM/SIGINT."""
+    """A built server: start it, stop it gracefully (ServiceApp does both on signals)."""
 
     def __init__(
         self, server: grpc.aio.Server, health: HealthServicer, address: str, services: Sequence[str]
@@ -84,23 +83,6 @@ class StintServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         _log.info("gRPC server stopped", extra={"address": self.address})
-
-    async def wait_for_termination(self) -> None:
-        await self.server.wait_for_termination()
-
-    async def serve_until_signalled(self, grace: float) -> None:
-        """Starts, serves until SIGTERM or SIGINT, then stops gracefully."""
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        try:
-            await self.start()
-            await stopping.wait()
-            await self.stop(grace)
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
 
 
 async def build_server(

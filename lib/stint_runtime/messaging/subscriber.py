@@ -233,9 +233,11 @@ class Subscriber:
                 for record in records:
                     if self._stopping.is_set():
                         return
-                    if tp not in self._consumer.assignment():
-                        break
                     async with self.processing:
+                        # Checked under the lock a revoke takes: a partition handed to another
+                        # member meanwhile is neither processed nor committed here.
+                        if tp not in self._consumer.assignment():
+                            break
                         if not await self._process(record):
                             return
                         await self._commit(tp, record.offset + 1)

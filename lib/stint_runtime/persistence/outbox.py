@@ -135,12 +135,18 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
+        """Stop the loop, publish what the last calls committed (one pass), release the lease."""
         self._stopping.set()
         self._wakeup.set()
         if self._task is not None:
             await self._task
             self._task = None
-        await asyncio.to_thread(self.lease.release)
+        try:
+            await self.relay_once()
+        except Exception:
+            log.exception("final outbox pass failed; the next relay publishes the rest")
+        finally:
+            await asyncio.to_thread(self.lease.release)
 
     async def relay_once(self) -> int:
         """One pass: publish a batch if this replica holds the lease; returns how many."""

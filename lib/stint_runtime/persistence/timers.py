@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
 from stint_runtime.clock import Clock
+from stint_runtime.messaging.backoff import Backoff
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -78,6 +79,9 @@ class TimerScanner:
         self._clock = clock
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        self._backoff = Backoff(poll_interval, 60 * poll_interval)
+        self._failures: dict[Any, int] = {}
+        self._retry_at: dict[Any, datetime] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._indexed = False
@@ -89,11 +93,16 @@ class TimerScanner:
         if not self._indexed:
             ensure_timer_index(collection)
             self._indexed = True
-        due = collection.find(
-            {f"{TIMERS}.due_at": {"$lte": now}}, projection={TIMERS: 1}, limit=self._batch_size
-        )
+        query: Document = {
+            TIMERS: {"$elemMatch": {"name": {"$in": list(self._handlers)}, "due_at": {"$lte": now}}}
+        }
+        backing_off = [key for key, retry_at in self._retry_at.items() if retry_at > now]
+        if backing_off:
+            # Failing aggregates wait out their backoff without taking the batch from others.
+            query["_id"] = {"$nin": backing_off}
+        due = collection.find(query, projection={TIMERS: 1})
         fired = 0
-        for document in list(due):
+        for document in list(due.sort(f"{TIMERS}.due_at", ASCENDING).limit(self._batch_size)):
             for timer in document.get(TIMERS, []):
                 if timer["name"] in self._handlers and _as_utc(timer["due_at"]) <= now:
                     fired += self._fire(document["_id"], timer["name"], timer["due_at"])
@@ -117,17 +126,25 @@ class TimerScanner:
             return 1
 
         try:
-            return self._uow_factory.run(unit)
+            fired = self._uow_factory.run(unit)
         except Exception as exc:
+            self._failures[aggregate_id] = failures = self._failures.get(aggregate_id, 0) + 1
+            self._retry_at[aggregate_id] = self._clock.now() + timedelta(
+                seconds=self._backoff.delay(failures)
+            )
             log.warning(
-                "timer handler failed; retried on a later pass",
+                "timer handler failed; retried after a backoff",
                 extra={
                     "timer": name,
                     "aggregate_id": str(aggregate_id),
                     "error": type(exc).__name__,
+                    "failures": failures,
                 },
             )
             return 0
+        self._failures.pop(aggregate_id, None)
+        self._retry_at.pop(aggregate_id, None)
+        return fired
 
     async def start(self) -> None:
         self._stopping.clear()

@@ -74,3 +74,35 @@ async def test_only_the_lease_holder_relays_and_a_dead_holders_lease_expires(
         await wait_for(standby.relay_once, limit=10, what="the expired lease to be taken over")
         assert standby.pending_count() == 0
         assert not await asyncio.to_thread(dead.lease.acquire), "the lease has a new owner"
+
+
+async def test_events_published_but_not_marked_are_published_again(
+    infra: Endpoints,
+    mongo: Client,
+    factory: UnitOfWorkFactory,
+    unique_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At least once: losing the 'published' marks (database down, crash) republishes."""
+    topic = unique_name
+    await ensure_topics(infra.kafka_bootstrap_servers, [topic])
+    for order in ("o1", "o2", "o3"):
+        await asyncio.to_thread(factory.run, place(topic, order))
+    async with KafkaPublisher(infra.kafka_bootstrap_servers, client_id="relay") as publisher:
+        relay = OutboxRelay(mongo, unique_name, publisher)
+
+        def database_down(ids: list[str]) -> None:
+            raise ConnectionError("database unreachable")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(relay, "_mark_published", database_down)
+            with pytest.raises(ConnectionError):
+                await relay.relay_once()
+        assert relay.pending_count() == 3
+        assert await relay.relay_once() == 3
+        assert relay.pending_count() == 0
+
+    records = await read_topic(infra.kafka_bootstrap_servers, topic, until=lambda rs: len(rs) >= 6)
+    keys = [record.key for record in records]
+    assert sorted(keys) == [b"o1", b"o1", b"o2", b"o2", b"o3", b"o3"]
+    assert len({envelope.id for envelope in envelopes(records)}) == 3

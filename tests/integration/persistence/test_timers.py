@@ -124,8 +124,30 @@ def test_a_failing_handler_does_not_block_others_and_is_retried(
     assert timer_due_at(factory.db.listings.find_one({"_id": "l1"}) or {}, "expire") is not None
 
     failing.clear()
+    assert timers.fire_due() == 0, "a failed timer waits out its backoff"
+    clock.advance(timedelta(minutes=1))
     assert timers.fire_due() == 1
     assert state(factory, "l1") == "EXPIRED"
+
+
+def test_failing_timers_never_starve_the_others(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    for n in range(4):
+        create(factory, clock, f"bad{n}")
+    clock.advance(timedelta(minutes=1))
+    create(factory, clock, "good")  # due last, behind every failing one
+
+    def flaky(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+        if aggregate_id.startswith("bad"):
+            raise RuntimeError("downstream unavailable")
+        expire(uow, aggregate_id, timer)
+
+    timers = TimerScanner(factory, "listings", {"expire": flaky}, clock, batch_size=2)
+    clock.advance(2 * HOUR)
+    fired = sum(timers.fire_due() for _ in range(3))
+    assert fired == 1
+    assert state(factory, "good") == "EXPIRED"
 
 
 async def test_the_scanner_loop_fires_when_the_clock_moves(

@@ -20,7 +20,7 @@ from stint_runtime.settings import StintSettings
 from stint_runtime.stack.processes import ManagedProcess
 
 from tests.support.grpc_listings import create_request
-from tests.support.service_probe import SEEN
+from tests.support.service_probe import SEEN, SLOW_CALL_STARTED
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -71,6 +71,7 @@ async def committed_lag(settings: StintSettings) -> int:
         partitions = [
             TopicPartition(LISTINGS, p) for p in consumer.partitions_for_topic(LISTINGS) or ()
         ]
+        assert partitions, f"{LISTINGS} has no partitions"
         ends = await consumer.end_offsets(partitions)
         lag = 0
         for tp in partitions:
@@ -102,7 +103,7 @@ async def test_sigterm_drains_calls_turns_not_serving_and_exits_cleanly(
             in_flight = asyncio.ensure_future(
                 stub.GetListing(service_pb2.GetListingRequest(listing_id="slow-2"), timeout=30)
             )
-            await asyncio.sleep(0.5)
+            await wait_for_log_line(tmp_path / "probe.log", SLOW_CALL_STARTED)
             assert process.pid is not None
             os.kill(process.pid, signal.SIGTERM)
 
@@ -131,3 +132,11 @@ async def wait_until_seen(settings: StintSettings, listing_id: str) -> None:
         raise AssertionError("the probe's consumer never handled its own event")
     finally:
         client.close()
+
+
+async def wait_for_log_line(path: Path, text: str) -> None:
+    for _ in range(200):
+        if text in await asyncio.to_thread(path.read_text, errors="replace"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {path}")
