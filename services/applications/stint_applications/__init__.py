@@ -1,0 +1,1 @@
+"""Applications service: from a student's application through delivery, review and feedback."""

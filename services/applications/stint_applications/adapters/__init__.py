@@ -1,0 +1,1 @@
+"""Drivers: MongoDB documents and queries, protobuf contracts, completion-record signing."""

@@ -1,0 +1,228 @@
+"""The MongoDB repositories of one unit of work: state and `applications.v1` events commit
+together, since saving an aggregate stages its events in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
+from stint_runtime.persistence.mongo import Document
+from stint_runtime.persistence.timers import ensure_timer_index
+from stint_runtime.persistence.unit_of_work import UnitOfWork
+
+from stint_applications.adapters import contracts
+from stint_applications.adapters.documents import (
+    application_document,
+    application_from,
+    engagement_document,
+    engagement_from,
+    listing_document,
+    listing_from,
+    seats_document,
+    seats_from,
+)
+from stint_applications.adapters.pages import after_page_token, encode_page_token, order
+from stint_applications.domain.application import UNDECIDED, Application
+from stint_applications.domain.engagement import Engagement
+from stint_applications.domain.listing import ListingSnapshot
+from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Page
+from stint_applications.domain.seats import Seats
+
+APPLICATIONS = "applications"
+ENGAGEMENTS = "engagements"
+LISTINGS = "listing_snapshots"
+SEATS = "seats"
+
+APPLICATION_ORDER = order("create_time")
+ENGAGEMENT_ORDER = order("start_time")
+
+T = TypeVar("T")
+
+
+def ensure_indexes(db: Database[Document]) -> None:
+    """The uniqueness rule, the list queries' filters and order, and the timers."""
+    applications = db[APPLICATIONS]
+    applications.create_index(
+        [("listing_id", ASCENDING), ("student_id", ASCENDING)],
+        unique=True,
+        name="one_per_student_and_listing",
+    )
+    applications.create_index([("listing_id", ASCENDING), ("status", ASCENDING)], name="listing")
+    applications.create_index([("student_id", ASCENDING), *APPLICATION_ORDER], name="student")
+    applications.create_index([("employer_org_id", ASCENDING), *APPLICATION_ORDER], name="org")
+    applications.create_index(APPLICATION_ORDER, name="order")
+    ensure_timer_index(applications)
+    engagements = db[ENGAGEMENTS]
+    engagements.create_index("application_id", unique=True, name="one_per_application")
+    engagements.create_index([("listing_id", ASCENDING), *ENGAGEMENT_ORDER], name="listing")
+    engagements.create_index([("student_id", ASCENDING), *ENGAGEMENT_ORDER], name="student")
+    engagements.create_index([("employer_org_id", ASCENDING), *ENGAGEMENT_ORDER], name="org")
+    engagements.create_index(ENGAGEMENT_ORDER, name="order")
+    ensure_timer_index(engagements)
+
+
+def filter_document(query: ApplicationFilter | EngagementFilter) -> Document:
+    clauses: list[Document] = []
+    for name in ("employer_org_id", "student_id", "listing_id"):
+        if value := getattr(query, name):
+            clauses.append({name: value})
+    if query.statuses:
+        clauses.append({"status": {"$in": sorted(s.value for s in query.statuses)}})
+    return {"$and": clauses} if clauses else {}
+
+
+def _page(
+    uow: UnitOfWork,
+    collection: str,
+    condition: Document,
+    time_field: str,
+    page_size: int,
+    page_token: str,
+    load: Callable[[Document], T],
+) -> Page[T]:
+    if page_token:
+        condition = {"$and": [condition, after_page_token(page_token, time_field)]}
+    documents = list(
+        uow.db[collection]
+        .find(condition, session=uow.session)
+        .sort(order(time_field))
+        .limit(page_size + 1)
+    )
+    more = len(documents) > page_size
+    documents = documents[:page_size]
+    return Page(
+        items=[load(d) for d in documents],
+        next_page_token=encode_page_token(documents[-1], time_field) if more else "",
+    )
+
+
+class MongoApplicationRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def add(self, application: Application) -> None:
+        try:
+            self.uow.insert(APPLICATIONS, application_document(application))
+        except AlreadyExists:
+            raise AlreadyExists(
+                f"student {application.student_id} already applied to listing "
+                f"{application.listing_id}"
+            ) from None
+        self._publish(application)
+
+    def get(self, application_id: str) -> Application | None:
+        document = self.uow.find_one(APPLICATIONS, {"_id": application_id})
+        return None if document is None else application_from(document)
+
+    def save(self, application: Application) -> None:
+        application.version = self.uow.replace_if_version(
+            APPLICATIONS, application_document(application), application.version
+        )
+        self._publish(application)
+
+    def undecided_for_listing(self, listing_id: str) -> list[Application]:
+        condition = {
+            "listing_id": listing_id,
+            "status": {"$in": sorted(s.value for s in UNDECIDED)},
+        }
+        documents = self.uow.db[APPLICATIONS].find(condition, session=self.uow.session)
+        return [application_from(d) for d in documents.sort(APPLICATION_ORDER)]
+
+    def list(self, query: ApplicationFilter, page_size: int, page_token: str) -> Page[Application]:
+        return _page(
+            self.uow,
+            APPLICATIONS,
+            filter_document(query),
+            "create_time",
+            page_size,
+            page_token,
+            application_from,
+        )
+
+    def _publish(self, application: Application) -> None:
+        for event in application.events:
+            message = contracts.application_event(event, application)
+            self.uow.emit(message, subject=application.id, sequence=application.version)
+        application.events.clear()
+
+
+class MongoEngagementRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def add(self, engagement: Engagement) -> None:
+        self.uow.insert(ENGAGEMENTS, engagement_document(engagement))
+        self._publish(engagement)
+
+    def get(self, engagement_id: str) -> Engagement | None:
+        document = self.uow.find_one(ENGAGEMENTS, {"_id": engagement_id})
+        return None if document is None else engagement_from(document)
+
+    def save(self, engagement: Engagement) -> None:
+        engagement.version = self.uow.replace_if_version(
+            ENGAGEMENTS, engagement_document(engagement), engagement.version
+        )
+        self._publish(engagement)
+
+    def list(self, query: EngagementFilter, page_size: int, page_token: str) -> Page[Engagement]:
+        return _page(
+            self.uow,
+            ENGAGEMENTS,
+            filter_document(query),
+            "start_time",
+            page_size,
+            page_token,
+            engagement_from,
+        )
+
+    def _publish(self, engagement: Engagement) -> None:
+        for event in engagement.events:
+            message = contracts.engagement_event(event, engagement)
+            self.uow.emit(message, subject=engagement.id, sequence=engagement.version)
+        engagement.events.clear()
+
+
+class MongoListingSnapshotRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, listing_id: str) -> ListingSnapshot | None:
+        document = self.uow.find_one(LISTINGS, {"_id": listing_id})
+        return None if document is None else listing_from(document)
+
+    def put(self, snapshot: ListingSnapshot) -> None:
+        self.uow.db[LISTINGS].replace_one(
+            {"_id": snapshot.id}, listing_document(snapshot), upsert=True, session=self.uow.session
+        )
+
+
+class MongoSeatRepository:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, listing_id: str) -> Seats:
+        document = self.uow.find_one(SEATS, {"_id": listing_id})
+        return Seats(listing_id) if document is None else seats_from(document)
+
+    def save(self, seats: Seats) -> None:
+        if seats.version == 0:
+            try:
+                self.uow.insert(SEATS, {**seats_document(seats), "version": 1})
+            except AlreadyExists:
+                raise ConcurrencyConflict(f"seats of listing {seats.listing_id} changed") from None
+            seats.version = 1
+            return
+        seats.version = self.uow.replace_if_version(SEATS, seats_document(seats), seats.version)
+
+
+class MongoStore:
+    """The repositories of one unit of work."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.applications = MongoApplicationRepository(uow)
+        self.engagements = MongoEngagementRepository(uow)
+        self.listings = MongoListingSnapshotRepository(uow)
+        self.seats = MongoSeatRepository(uow)

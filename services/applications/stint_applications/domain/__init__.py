@@ -1,0 +1,1 @@
+"""Applications, engagements, seats and listing snapshots: plain Python, no drivers or protobuf."""

@@ -1,0 +1,217 @@
+"""What callers ask of the applications service; the gRPC and Kafka entrypoints build these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stint_applications.domain.application import ApplicationStatus, ScreeningAnswer
+from stint_applications.domain.engagement import EngagementStatus
+from stint_applications.domain.listing import ListingSnapshot
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: `role` is employer, student or admin (from the gateway's JWT)."""
+
+    subject: str
+    role: str | None
+    org: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == "student" and bool(self.subject)
+
+    def is_student_of(self, student_id: str) -> bool:
+        return self.is_student and self.subject == student_id
+
+    def owns(self, employer_org_id: str) -> bool:
+        return self.role == "employer" and self.org is not None and self.org == employer_org_id
+
+
+@dataclass(frozen=True)
+class Apply:
+    actor: Actor
+    listing_id: str
+    cover_letter: str = ""
+    answers: tuple[ScreeningAnswer, ...] = ()
+
+
+@dataclass(frozen=True)
+class WithdrawApplication:
+    actor: Actor
+    application_id: str
+    expected_version: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ShortlistApplication:
+    actor: Actor
+    application_id: str
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class RejectApplication:
+    actor: Actor
+    application_id: str
+    expected_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtendOffer:
+    actor: Actor
+    application_id: str
+    expected_version: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptOffer:
+    actor: Actor
+    application_id: str
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class DeclineOffer:
+    actor: Actor
+    application_id: str
+    expected_version: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GetApplication:
+    actor: Actor
+    application_id: str
+
+
+@dataclass(frozen=True)
+class ListApplications:
+    actor: Actor
+    listing_id: str = ""
+    student_id: str = ""
+    statuses: frozenset[ApplicationStatus] = field(default_factory=frozenset)
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitDeliverable:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+    note: str
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestRevision:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApproveDeliverable:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class CancelEngagement:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpenDispute:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResolveDispute:
+    actor: Actor
+    engagement_id: str
+    expected_version: int
+    payout_percent: int
+    resolution: str
+
+
+@dataclass(frozen=True)
+class GetEngagement:
+    actor: Actor
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class ListEngagements:
+    actor: Actor
+    listing_id: str = ""
+    student_id: str = ""
+    statuses: frozenset[EngagementStatus] = field(default_factory=frozenset)
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class LeaveFeedback:
+    actor: Actor
+    engagement_id: str
+    rating: int
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class GetCompletionRecord:
+    actor: Actor
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class RecordListing:
+    """A `listings.v1` event: the listing as it is after the change."""
+
+    listing: ListingSnapshot
+
+
+@dataclass(frozen=True)
+class RecordPayoutPaid:
+    """`payouts.v1` PayoutPaid for the engagement."""
+
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class ExpireApplication:
+    """The application's response-SLA timer fired."""
+
+    application_id: str
+
+
+@dataclass(frozen=True)
+class AutoApprove:
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class ExpireEngagement:
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class PublishFeedback:
+    engagement_id: str

@@ -1,0 +1,353 @@
+"""The Engagement aggregate: one filled seat, from the accepted offer to payment (DESIGN.md §2).
+
+Timers, declared with the state they belong to (Sharetribe style):
+- ACTIVE: `expire` at the listing's due date + grace (fixed, from the start);
+- SUBMITTED: `auto_approve` at the LAST-entered SUBMITTED + auto-approve days, so every
+  resubmission restarts it; REVISION_REQUESTED and DISPUTED wait for a person;
+- `publish_feedback` at the first feedback + the feedback window, until published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from stint_runtime.errors import FailedPrecondition
+
+from stint_applications.domain import events as e
+from stint_applications.domain.application import Application
+from stint_applications.domain.listing import ListingSnapshot
+from stint_applications.domain.rules import (
+    MAX_FEEDBACK_TEXT,
+    MAX_LONG_TEXT,
+    MAX_REASON,
+    Policy,
+    check_links,
+    check_percent,
+    check_rating,
+    check_text,
+)
+from stint_applications.domain.values import Money
+
+EXPIRE_TIMER = "expire"
+AUTO_APPROVE_TIMER = "auto_approve"
+PUBLISH_FEEDBACK_TIMER = "publish_feedback"
+
+
+class EngagementStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUBMITTED = "SUBMITTED"
+    REVISION_REQUESTED = "REVISION_REQUESTED"
+    APPROVED = "APPROVED"
+    AUTO_APPROVED = "AUTO_APPROVED"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    DISPUTED = "DISPUTED"
+    RESOLVED = "RESOLVED"
+
+
+class Party(StrEnum):
+    EMPLOYER = "EMPLOYER"
+    STUDENT = "STUDENT"
+
+
+E = EngagementStatus
+# States in which the engagement holds one of the listing's seats.
+HOLDING_SEAT = frozenset(
+    {E.ACTIVE, E.SUBMITTED, E.REVISION_REQUESTED, E.APPROVED, E.AUTO_APPROVED}
+    | {E.PAID, E.DISPUTED, E.RESOLVED}
+)
+PAYABLE = frozenset({E.APPROVED, E.AUTO_APPROVED, E.RESOLVED})
+FEEDBACK_OPEN = PAYABLE | {E.PAID}
+
+
+@dataclass(frozen=True)
+class Submission:
+    number: int
+    note: str
+    links: tuple[str, ...]
+    submit_time: datetime
+
+
+@dataclass(frozen=True)
+class Revision:
+    submission_number: int
+    reason: str
+    request_time: datetime
+
+
+@dataclass(frozen=True)
+class Dispute:
+    opened_by: Party
+    opened_by_user_id: str
+    reason: str
+    open_time: datetime
+    payout_percent: int = 0
+    resolution: str = ""
+    resolved_by_user_id: str = ""
+    resolve_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    author: Party
+    author_id: str
+    rating: int
+    text: str
+    submit_time: datetime
+
+
+@dataclass(frozen=True)
+class CompletionClaim:
+    """What the platform attests about a paid engagement; adapters sign it."""
+
+    record_id: str
+    engagement_id: str
+    listing_id: str
+    listing_title: str
+    employer_org_id: str
+    student_id: str
+    skills: tuple[str, ...]
+    estimated_hours: int
+    complete_time: datetime
+    issue_time: datetime
+
+
+@dataclass
+class Engagement:
+    id: str
+    application_id: str
+    listing_id: str
+    listing_title: str
+    employer_org_id: str
+    student_id: str
+    fee: Money
+    due_date: datetime
+    revision_limit: int
+    start_time: datetime
+    update_time: datetime
+    skills: tuple[str, ...] = ()
+    estimated_hours: int = 0
+    status: EngagementStatus = E.ACTIVE
+    version: int = 1
+    submissions: tuple[Submission, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    dispute: Dispute | None = None
+    feedback: tuple[Feedback, ...] = ()
+    feedback_published: bool = False
+    feedback_due: datetime | None = None
+    cancellation_reason: str = ""
+    payout_percent: int = 0
+    deadline: datetime | None = None
+    complete_time: datetime | None = None
+    completion_record_id: str = ""
+    events: list[e.EngagementEvent] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        engagement_id: str,
+        application: Application,
+        listing: ListingSnapshot,
+        policy: Policy,
+        now: datetime,
+    ) -> Engagement:
+        engagement = cls(
+            id=engagement_id,
+            application_id=application.id,
+            listing_id=listing.id,
+            listing_title=listing.title,
+            employer_org_id=listing.employer_org_id,
+            student_id=application.student_id,
+            fee=listing.fee,
+            due_date=listing.due_date,
+            revision_limit=policy.revision_limit,
+            start_time=now,
+            update_time=now,
+            skills=listing.skills,
+            estimated_hours=listing.estimated_hours,
+            deadline=listing.due_date + policy.engagement_grace,
+        )
+        engagement.events.append(e.EngagementStarted(engagement_id))
+        return engagement
+
+    @property
+    def revisions_remaining(self) -> int:
+        return max(0, self.revision_limit - len(self.revisions))
+
+    @property
+    def holds_seat(self) -> bool:
+        return self.status in HOLDING_SEAT
+
+    def party_of(self, user_id: str, org: str | None) -> Party | None:
+        if user_id and user_id == self.student_id:
+            return Party.STUDENT
+        if org is not None and org == self.employer_org_id:
+            return Party.EMPLOYER
+        return None
+
+    def visible_feedback(self, viewer: Party | None) -> tuple[Feedback, ...]:
+        """Double-blind: all of it once published, otherwise only the viewer's own."""
+        if self.feedback_published:
+            return self.feedback
+        return tuple(f for f in self.feedback if viewer is not None and f.author is viewer)
+
+    def wanted_timers(self) -> dict[str, datetime]:
+        """Timers this state needs; any other stored timer is cancelled on save."""
+        timers: dict[str, datetime] = {}
+        if self.deadline is not None and self.status is E.ACTIVE:
+            timers[EXPIRE_TIMER] = self.deadline
+        if self.deadline is not None and self.status is E.SUBMITTED:
+            timers[AUTO_APPROVE_TIMER] = self.deadline
+        if self.feedback_due is not None and not self.feedback_published:
+            timers[PUBLISH_FEEDBACK_TIMER] = self.feedback_due
+        return timers
+
+    def _require(self, allowed: frozenset[EngagementStatus], action: str) -> None:
+        if self.status not in allowed:
+            raise FailedPrecondition(f"cannot {action} an engagement that is {self.status.value}")
+
+    def _move(self, status: EngagementStatus, now: datetime, event: e.EngagementEvent) -> None:
+        self.status = status
+        self.update_time = now
+        self.deadline = None
+        self.events.append(event)
+
+    def submit(self, note: str, links: tuple[str, ...], policy: Policy, now: datetime) -> None:
+        self._require(frozenset({E.ACTIVE, E.REVISION_REQUESTED}), "submit a deliverable on")
+        check_text("note", note, MAX_LONG_TEXT, required=True)
+        check_links("links", links)
+        number = len(self.submissions) + 1
+        self.submissions = (*self.submissions, Submission(number, note, links, now))
+        self._move(E.SUBMITTED, now, e.DeliverableSubmitted(self.id, number))
+        self.deadline = now + policy.auto_approve_after
+
+    def request_revision(self, reason: str, now: datetime) -> None:
+        self._require(frozenset({E.SUBMITTED}), "request a revision on")
+        check_text("reason", reason, MAX_LONG_TEXT, required=True)
+        if self.revisions_remaining == 0:
+            raise FailedPrecondition(
+                f"cannot request a revision on a SUBMITTED engagement: all {self.revision_limit} "
+                "revision requests are used (approve it or open a dispute)"
+            )
+        number = len(self.submissions)
+        self.revisions = (*self.revisions, Revision(number, reason, now))
+        self._move(E.REVISION_REQUESTED, now, e.RevisionRequested(self.id, number))
+
+    def approve(self, now: datetime) -> None:
+        self._require(frozenset({E.SUBMITTED}), "approve")
+        self.payout_percent = 100
+        self._move(E.APPROVED, now, e.DeliverableApproved(self.id, auto_approved=False))
+
+    def auto_approve(self, now: datetime) -> None:
+        self._require(frozenset({E.SUBMITTED}), "auto-approve")
+        if self.deadline is None or now < self.deadline:
+            raise FailedPrecondition("cannot auto-approve a submission before its review time ends")
+        self.payout_percent = 100
+        self._move(E.AUTO_APPROVED, now, e.DeliverableApproved(self.id, auto_approved=True))
+
+    def cancel(self, reason: str, now: datetime) -> None:
+        """The employer ends it before any submission; the seat is freed."""
+        self._require(frozenset({E.ACTIVE}), "cancel")
+        check_text("reason", reason, MAX_REASON, required=True)
+        self.cancellation_reason = reason
+        self._move(E.CANCELLED, now, e.EngagementCancelled(self.id, reason))
+
+    def expire(self, now: datetime) -> None:
+        self._require(frozenset({E.ACTIVE}), "expire")
+        if self.deadline is None or now < self.deadline:
+            raise FailedPrecondition("cannot expire an engagement before its due date and grace")
+        self._move(E.EXPIRED, now, e.EngagementExpired(self.id))
+
+    def open_dispute(self, party: Party, user_id: str, reason: str, now: datetime) -> None:
+        """The student may dispute a pending review; the employer once revisions are used up."""
+        self._require(frozenset({E.SUBMITTED}), "open a dispute on")
+        check_text("reason", reason, MAX_LONG_TEXT, required=True)
+        if party is Party.EMPLOYER and self.revisions_remaining > 0:
+            raise FailedPrecondition(
+                "cannot open a dispute on a SUBMITTED engagement while revision requests remain"
+            )
+        self.dispute = Dispute(party, user_id, reason, now)
+        self._move(E.DISPUTED, now, e.DisputeOpened(self.id))
+
+    def resolve_dispute(self, admin_id: str, percent: int, resolution: str, now: datetime) -> None:
+        self._require(frozenset({E.DISPUTED}), "resolve a dispute on")
+        check_percent(percent)
+        check_text("resolution", resolution, MAX_LONG_TEXT, required=True)
+        assert self.dispute is not None
+        self.dispute = Dispute(
+            opened_by=self.dispute.opened_by,
+            opened_by_user_id=self.dispute.opened_by_user_id,
+            reason=self.dispute.reason,
+            open_time=self.dispute.open_time,
+            payout_percent=percent,
+            resolution=resolution,
+            resolved_by_user_id=admin_id,
+            resolve_time=now,
+        )
+        self.payout_percent = percent
+        self._move(E.RESOLVED, now, e.DisputeResolved(self.id, percent))
+
+    def leave_feedback(
+        self, party: Party, author_id: str, rating: int, text: str, policy: Policy, now: datetime
+    ) -> None:
+        self._require(FEEDBACK_OPEN, "leave feedback on")
+        check_rating(rating)
+        check_text("text", text, MAX_FEEDBACK_TEXT, required=False)
+        if self.feedback_published:
+            raise FailedPrecondition("cannot leave feedback after the feedback window closed")
+        if any(f.author is party for f in self.feedback):
+            raise FailedPrecondition(
+                f"cannot leave feedback twice: the {party.value.lower()} side already did"
+            )
+        self.feedback = (*self.feedback, Feedback(party, author_id, rating, text, now))
+        self.update_time = now
+        if len(self.feedback) == len(Party):
+            self._publish_feedback(now)
+        else:
+            self.feedback_due = now + policy.feedback_window
+
+    def publish_feedback(self, now: datetime) -> None:
+        """The window after the first feedback ended: publish what is in."""
+        if self.feedback_published or self.feedback_due is None:
+            raise FailedPrecondition("cannot publish feedback that is published or not yet left")
+        if now < self.feedback_due:
+            raise FailedPrecondition("cannot publish feedback before its window ends")
+        self._publish_feedback(now)
+
+    def _publish_feedback(self, now: datetime) -> None:
+        self.feedback_published = True
+        self.feedback_due = None
+        self.update_time = now
+        self.events.append(e.FeedbackPublished(self.id))
+
+    def mark_paid(self, completion_record_id: str, now: datetime) -> bool:
+        """The payout was paid; False when this was already recorded (a redelivery)."""
+        if self.status is E.PAID:
+            return False
+        self._require(PAYABLE, "mark paid")
+        self.complete_time = now
+        self.completion_record_id = completion_record_id
+        self._move(E.PAID, now, e.EngagementCompleted(self.id, completion_record_id))
+        return True
+
+    def completion_claim(self) -> CompletionClaim:
+        if self.status is not E.PAID or self.complete_time is None:
+            raise FailedPrecondition(
+                f"cannot issue a completion record for an engagement that is {self.status.value}"
+            )
+        return CompletionClaim(
+            record_id=self.completion_record_id,
+            engagement_id=self.id,
+            listing_id=self.listing_id,
+            listing_title=self.listing_title,
+            employer_org_id=self.employer_org_id,
+            student_id=self.student_id,
+            skills=self.skills,
+            estimated_hours=self.estimated_hours,
+            complete_time=self.complete_time,
+            issue_time=self.complete_time,
+        )

@@ -1,0 +1,1 @@
+"""The use cases: one plain function per RPC, consumed event and timer."""
