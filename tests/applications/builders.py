@@ -11,7 +11,7 @@ from stint_applications.domain.commands import Actor
 from stint_applications.domain.engagement import Engagement
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
 from stint_applications.domain.rules import Policy
-from stint_applications.domain.values import Money
+from stint_runtime.values import Money
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

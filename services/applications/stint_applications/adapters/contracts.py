@@ -9,14 +9,13 @@ of them: consumers read it through the API, where authorization applies.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from stint.applications.v1 import events_pb2, resources_pb2
-from stint.common.v1 import money_pb2
 from stint.listings.v1 import resources_pb2 as listings_resources
 from stint.payouts.v1 import events_pb2 as payouts_events
+from stint_runtime.proto_values import moment, money, timestamp
+from stint_runtime.values import Money
 
 from stint_applications.domain import events
 from stint_applications.domain.application import RESPOND_TIMER, Application, ApplicationStatus
@@ -31,7 +30,6 @@ from stint_applications.domain.engagement import (
     Party,
 )
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
-from stint_applications.domain.values import Money, at_millis
 
 APPLICATION_STATUS_TO_PROTO: dict[ApplicationStatus, resources_pb2.ApplicationStatus.ValueType] = {
     s: resources_pb2.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}")
@@ -51,22 +49,6 @@ LISTING_STATUS_FROM_PROTO: dict[listings_resources.ListingStatus.ValueType, List
 }
 # Student-written reasons stay out of events.
 PRIVATE_REASON = frozenset({ApplicationStatus.WITHDRAWN, ApplicationStatus.DECLINED})
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    message = Timestamp()
-    message.FromDatetime(moment)
-    return message
-
-
-def moment(message: Timestamp) -> datetime:
-    return at_millis(message.ToDatetime(tzinfo=UTC))
-
-
-def money(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount_minor, currency=value.currency)
 
 
 def application_message(

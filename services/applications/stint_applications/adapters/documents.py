@@ -6,6 +6,7 @@ from typing import Any
 
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.timers import TIMERS, set_timer
+from stint_runtime.values import Money
 
 from stint_applications.domain.application import Application, ApplicationStatus, ScreeningAnswer
 from stint_applications.domain.engagement import (
@@ -19,7 +20,6 @@ from stint_applications.domain.engagement import (
 )
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
 from stint_applications.domain.seats import Seats
-from stint_applications.domain.values import Money
 
 
 def _money(value: Money) -> Document:

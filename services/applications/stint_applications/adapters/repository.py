@@ -10,6 +10,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 from stint_runtime.persistence.mongo import Document
+from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
 from stint_runtime.persistence.timers import ensure_timer_index
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
@@ -24,7 +25,6 @@ from stint_applications.adapters.documents import (
     seats_document,
     seats_from,
 )
-from stint_applications.adapters.pages import after_page_token, encode_page_token, order
 from stint_applications.domain.application import UNDECIDED, Application
 from stint_applications.domain.engagement import Engagement
 from stint_applications.domain.listing import ListingSnapshot

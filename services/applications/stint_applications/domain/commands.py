@@ -4,32 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stint_runtime.values import Actor as Actor
+
 from stint_applications.domain.application import ApplicationStatus, ScreeningAnswer
 from stint_applications.domain.engagement import EngagementStatus
 from stint_applications.domain.listing import ListingSnapshot
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: `role` is employer, student or admin (from the gateway's JWT)."""
-
-    subject: str
-    role: str | None
-    org: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def is_student(self) -> bool:
-        return self.role == "student" and bool(self.subject)
-
-    def is_student_of(self, student_id: str) -> bool:
-        return self.is_student and self.subject == student_id
-
-    def owns(self, employer_org_id: str) -> bool:
-        return self.role == "employer" and self.org is not None and self.org == employer_org_id
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from stint_runtime.errors import FailedPrecondition
+from stint_runtime.values import Money
 
 from stint_applications.domain import events as e
 from stint_applications.domain.application import Application
@@ -28,7 +29,6 @@ from stint_applications.domain.rules import (
     check_rating,
     check_text,
 )
-from stint_applications.domain.values import Money
 
 EXPIRE_TIMER = "expire"
 AUTO_APPROVE_TIMER = "auto_approve"

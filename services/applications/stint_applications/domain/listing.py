@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from stint_applications.domain.values import Money
+from stint_runtime.values import Money
 
 
 class ListingStatus(StrEnum):

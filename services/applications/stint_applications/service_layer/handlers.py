@@ -22,6 +22,7 @@ from stint_runtime.errors import (
     NotFound,
     PermissionDenied,
 )
+from stint_runtime.values import at_millis
 
 from stint_applications.domain import commands as c
 from stint_applications.domain.application import AWAITING_EMPLOYER, Application
@@ -35,7 +36,6 @@ from stint_applications.domain.engagement import (
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus
 from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Filter, Page
 from stint_applications.domain.rules import Policy
-from stint_applications.domain.values import at_millis
 from stint_applications.service_layer.ports import Store
 
 log = logging.getLogger("stint.applications")

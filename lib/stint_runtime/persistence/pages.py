@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import DESCENDING
+
 from stint_runtime.errors import InvalidArgument
 from stint_runtime.persistence.mongo import Document
 
