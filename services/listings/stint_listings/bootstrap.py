@@ -83,15 +83,21 @@ def bootstrap(
     settings: ListingsSettings | None = None,
 ) -> ListingsApp:
     """The app over `database_name`, its indexes in place."""
+    return bootstrap_units(UnitOfWorkFactory(client, database_name, SOURCE, clock), settings)
+
+
+def bootstrap_units(
+    units: UnitOfWorkFactory, settings: ListingsSettings | None = None
+) -> ListingsApp:
+    """The app over the database of `units` (the service runtime's, which the relay watches)."""
     settings = settings or ListingsSettings()
-    factory = UnitOfWorkFactory(client, database_name, SOURCE, clock)
-    ensure_indexes(factory.db)
+    ensure_indexes(units.db)
     context = Context(
-        clock=clock,
+        clock=units.clock,
         rules=settings.posting_rules(),
         default_page_size=settings.default_page_size,
     )
-    return ListingsApp(factory, context)
+    return ListingsApp(units, context)
 
 
-__all__ = ["LISTINGS", "ListingsApp", "bootstrap"]
+__all__ = ["LISTINGS", "ListingsApp", "bootstrap", "bootstrap_units"]
