@@ -59,6 +59,8 @@ GOOD: list[Message] = [
         statuses=[listing.LISTING_STATUS_PUBLISHED],
         page_size=50,
     ),
+    listings.SearchListingsRequest(),  # page_size 0: the service's default
+    applications.ListApplicationsRequest(),
     applications.LeaveFeedbackRequest(engagement_id="e-1", rating=5, text="Great work"),
     applications.ResolveDisputeRequest(
         engagement_id="e-1", expected_version=4, payout_percent=0, resolution="No delivery"
@@ -102,7 +104,7 @@ BAD: list[tuple[Message, str]] = [
     (listings.CreateListingRequest(content=content()), "employer_org_id"),
     (listings.GetListingRequest(listing_id=""), "listing_id"),
     (listings.SubmitForReviewRequest(listing_id="l-1"), "expected_version"),
-    (listings.SearchListingsRequest(page_size=0), "page_size"),
+    (listings.SearchListingsRequest(page_size=-1), "page_size"),
     (listings.SearchListingsRequest(page_size=101), "page_size"),
     (
         listings.SearchListingsRequest(page_size=10, statuses=[listing.LISTING_STATUS_UNSPECIFIED]),

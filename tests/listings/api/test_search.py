@@ -140,3 +140,12 @@ async def test_results_are_newest_first(client: ListingsClient, seeds: Seeds) ->
         for x in page.listings
     ]
     assert keys == sorted(keys, reverse=True)
+
+
+async def test_no_page_size_means_the_default_page(client: ListingsClient, seeds: Seeds) -> None:
+    response: service_pb2.SearchListingsResponse = await client.call(
+        "SearchListings", service_pb2.SearchListingsRequest(), Caller.NOBODY
+    )
+    visible = {listing.id for listing in response.listings}
+    assert seeds["dataset"].id in visible
+    assert seeds["draft_b"].id not in visible
