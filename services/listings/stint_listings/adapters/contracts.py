@@ -3,44 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from stint.applications.v1 import events_pb2 as applications_events
-from stint.common.v1 import money_pb2
 from stint.listings.v1 import events_pb2, resources_pb2
+from stint_runtime.proto_values import moment, money, money_from, timestamp
 
 from stint_listings.domain import events
 from stint_listings.domain.commands import FreeSeat, TakeSeat
-from stint_listings.domain.content import Deliverable, ListingContent, Money, ScreeningQuestion
-from stint_listings.domain.model import Listing, ListingStatus, at_millis
+from stint_listings.domain.content import Deliverable, ListingContent, ScreeningQuestion
+from stint_listings.domain.model import Listing, ListingStatus
 
 STATUS_TO_PROTO: dict[ListingStatus, resources_pb2.ListingStatus.ValueType] = {
     status: resources_pb2.ListingStatus.Value(f"LISTING_STATUS_{status.value}")
     for status in ListingStatus
 }
 STATUS_FROM_PROTO = {value: status for status, value in STATUS_TO_PROTO.items()}
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    message = Timestamp()
-    message.FromDatetime(moment)
-    return message
-
-
-def moment(message: Timestamp) -> datetime:
-    return at_millis(message.ToDatetime(tzinfo=UTC))
-
-
-def money(value: Money) -> money_pb2.Money:
-    return money_pb2.Money(amount_minor=value.amount_minor, currency=value.currency)
-
-
-def money_from(message: money_pb2.Money) -> Money:
-    return Money(amount_minor=message.amount_minor, currency=message.currency)
 
 
 def content_from(message: resources_pb2.ListingContent) -> ListingContent:

@@ -7,17 +7,13 @@ from typing import Protocol
 from pymongo import ASCENDING
 from pymongo.database import Database
 from stint_runtime.persistence.mongo import Document
+from stint_runtime.persistence.pages import after_page_token, encode_page_token
 from stint_runtime.persistence.timers import ensure_timer_index
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
 from stint_listings.adapters import contracts
 from stint_listings.adapters.documents import from_document, to_document
-from stint_listings.adapters.search import (
-    ORDER,
-    after_page_token,
-    encode_page_token,
-    filter_document,
-)
+from stint_listings.adapters.search import ORDER, SORT_FIELD, filter_document
 from stint_listings.domain.model import Listing
 from stint_listings.domain.queries import ListingFilter, Page
 
@@ -77,7 +73,7 @@ class MongoListingRepository:
     def search(self, query: ListingFilter, page_size: int, page_token: str) -> Page:
         condition = filter_document(query)
         if page_token:
-            condition = {"$and": [condition, after_page_token(page_token)]}
+            condition = {"$and": [condition, after_page_token(page_token, SORT_FIELD)]}
         documents = list(
             self.uow.db[LISTINGS]
             .find(condition, session=self.uow.session)
@@ -88,7 +84,7 @@ class MongoListingRepository:
         documents = documents[:page_size]
         return Page(
             listings=[from_document(d) for d in documents],
-            next_page_token=encode_page_token(documents[-1]) if more else "",
+            next_page_token=encode_page_token(documents[-1], SORT_FIELD) if more else "",
         )
 
     def _publish(self, listing: Listing) -> None:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from pymongo import DESCENDING
 from stint_runtime.errors import InvalidArgument
 from stint_runtime.persistence.mongo import Document
+from stint_runtime.persistence.pages import order
 
 from stint_listings.adapters.documents import search_terms
 from stint_listings.domain.model import PUBLIC
 from stint_listings.domain.queries import ListingFilter
 
 # Newest first; _id breaks ties so the order is total and pages never overlap.
-ORDER = [("listed_at", DESCENDING), ("_id", DESCENDING)]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MILLISECOND = timedelta(milliseconds=1)
+SORT_FIELD = "listed_at"
+ORDER = order(SORT_FIELD)
 
 
 def filter_document(query: ListingFilter) -> Document:
@@ -58,28 +51,3 @@ def _fee_clauses(query: ListingFilter) -> list[Document]:
     if query.max_fee is not None:
         amount["$lte"] = query.max_fee.amount_minor
     return [{"content.fee.currency": currencies.pop()}, {"content.fee.amount_minor": amount}]
-
-
-def encode_page_token(document: Document) -> str:
-    """An opaque token naming the last listing of a page by its sort key."""
-    listed_at: datetime = document["listed_at"]
-    key = {"t": (listed_at - EPOCH) // MILLISECOND, "i": document["_id"]}
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-
-
-def after_page_token(token: str) -> Document:
-    """The condition "strictly after the listing named by `token`" in ORDER."""
-    try:
-        key: Any = json.loads(base64.urlsafe_b64decode(token.encode()))
-        listed_at = EPOCH + key["t"] * MILLISECOND
-        listing_id = key["i"]
-        if not isinstance(listing_id, str) or not isinstance(key["t"], int):
-            raise TypeError(listing_id)
-    except (ValueError, TypeError, KeyError, OverflowError, binascii.Error):
-        raise InvalidArgument("page_token", "is not a token returned by SearchListings") from None
-    return {
-        "$or": [
-            {"listed_at": {"$lt": listed_at}},
-            {"listed_at": listed_at, "_id": {"$lt": listing_id}},
-        ]
-    }

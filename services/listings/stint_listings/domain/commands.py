@@ -4,25 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stint_runtime.values import Actor as Actor
+
 from stint_listings.domain.content import ListingContent, Money
 from stint_listings.domain.model import ListingStatus
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: `role` is employer, student, admin, or None for an anonymous gateway."""
-
-    subject: str
-    role: str | None
-    org: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def owns(self, employer_org_id: str) -> bool:
-        return self.role == "employer" and self.org is not None and self.org == employer_org_id
-
 
 SYSTEM = Actor(subject="stint-listings", role="system")
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class Money:
-    """An amount in integer minor units of an ISO 4217 currency; never a float."""
-
-    amount_minor: int
-    currency: str
+from stint_runtime.values import Money as Money
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,6 @@ SEAT_HOLDING = frozenset({S.PUBLISHED, S.FILLED, S.CLOSED, S.EXPIRED})
 PUBLIC = frozenset({S.PUBLISHED, S.FILLED})
 
 
-def at_millis(moment: datetime) -> datetime:
-    """Timestamps are kept at millisecond precision, as MongoDB stores them."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 @dataclass
 class Listing:
     id: str

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from stint.listings.v1 import service_pb2, service_pb2_grpc
 from stint_runtime.grpc.auth import current_principal
+from stint_runtime.proto_values import money_from
 
 from stint_listings.adapters import contracts
 from stint_listings.adapters.repository import ListingRepository
@@ -41,8 +42,8 @@ def search_query(request: service_pb2.SearchListingsRequest, actor: c.Actor) -> 
         skills=tuple(request.skills),
         match_all_skills=request.skill_match == SKILL_MATCH_ALL,
         industry=request.industry,
-        min_fee=contracts.money_from(request.min_fee) if request.HasField("min_fee") else None,
-        max_fee=contracts.money_from(request.max_fee) if request.HasField("max_fee") else None,
+        min_fee=money_from(request.min_fee) if request.HasField("min_fee") else None,
+        max_fee=money_from(request.max_fee) if request.HasField("max_fee") else None,
         remote=request.remote if request.HasField("remote") else None,
         statuses=frozenset(contracts.STATUS_FROM_PROTO[s] for s in request.statuses),
         employer_org_id=request.employer_org_id,

@@ -22,10 +22,11 @@ from stint_runtime.errors import (
     NotFound,
     PermissionDenied,
 )
+from stint_runtime.values import at_millis
 
 from stint_listings.adapters.repository import ListingRepository
 from stint_listings.domain import commands as c
-from stint_listings.domain.model import PUBLIC, Listing, ListingStatus, at_millis
+from stint_listings.domain.model import PUBLIC, Listing, ListingStatus
 from stint_listings.domain.queries import ListingFilter, Page
 from stint_listings.domain.rules import PostingRules
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from stint.applications.v1 import events_pb2 as applications_events
 from stint.applications.v1 import resources_pb2 as applications_resources
 from stint.listings.v1 import events_pb2, resources_pb2
@@ -13,6 +12,7 @@ from stint_listings.adapters import contracts
 from stint_listings.domain import events
 from stint_listings.domain.commands import FreeSeat, TakeSeat
 from stint_listings.domain.model import ListingStatus
+from stint_runtime.proto_values import money, timestamp
 
 from tests.listings.builders import NOW, content, published
 
@@ -48,12 +48,10 @@ def test_content_round_trips_at_millisecond_precision() -> None:
         industry=expected.industry,
         deliverables=contracts.listing_message(published()).deliverables,
         estimated_hours=expected.estimated_hours,
-        fee=contracts.money(expected.fee),
+        fee=money(expected.fee),
         seats=expected.seats,
-        application_deadline=contracts.timestamp(
-            expected.application_deadline + timedelta(microseconds=999)
-        ),
-        due_date=contracts.timestamp(expected.due_date),
+        application_deadline=timestamp(expected.application_deadline + timedelta(microseconds=999)),
+        due_date=timestamp(expected.due_date),
         remote=expected.remote,
         screening_questions=contracts.listing_message(published()).screening_questions,
     )
@@ -92,8 +90,3 @@ def test_engagement_events_become_seat_commands() -> None:
     expired = applications_events.EngagementExpired(engagement_id="e-1", engagement=engagement)
     assert contracts.take_seat(started) == TakeSeat("l-1", "e-1")
     assert contracts.free_seat(expired) == FreeSeat("l-1", "e-1")
-
-
-def test_unset_timestamps_stay_unset() -> None:
-    assert contracts.timestamp(None) is None
-    assert contracts.moment(Timestamp(seconds=1, nanos=1_500_000)).microsecond == 1000
