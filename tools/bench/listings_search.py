@@ -28,7 +28,7 @@ from stint_listings.adapters.documents import to_document
 from stint_listings.adapters.repository import LISTINGS, ensure_indexes
 from stint_listings.adapters.search import ORDER, filter_document
 from stint_listings.domain.content import Deliverable, ListingContent, Money
-from stint_listings.domain.model import Listing, ListingStatus, at_millis
+from stint_listings.domain.model import Listing, ListingStatus
 from stint_listings.domain.queries import ListingFilter
 from stint_listings.entrypoints.app import build
 from stint_runtime.grpc.auth import mint_token
@@ -39,6 +39,7 @@ from stint_runtime.settings import StintSettings, load_settings
 from stint_runtime.stack.backends import external_servers
 from stint_runtime.stack.embedded import EmbeddedStack, Endpoints
 from stint_runtime.stack.processes import free_port
+from stint_runtime.values import at_millis
 
 SIZES = (1_000, 20_000)
 BATCH = 1_000
