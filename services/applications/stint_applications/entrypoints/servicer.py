@@ -1,0 +1,277 @@
+"""The ApplicationsService gRPC API: requests become commands, handlers run off the event loop.
+
+Authentication, the declared policy, protovalidate and idempotency keys are the runtime's call
+pipeline; domain errors raised by the handlers propagate and it maps them to status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from stint.applications.v1 import service_pb2, service_pb2_grpc
+from stint_runtime.grpc.auth import current_principal
+
+from stint_applications.adapters import contracts
+from stint_applications.bootstrap import ApplicationsApp
+from stint_applications.domain import commands as c
+from stint_applications.domain.application import Application, ScreeningAnswer
+from stint_applications.domain.engagement import Engagement
+from stint_applications.domain.queries import Page
+from stint_applications.service_layer import handlers
+from stint_applications.service_layer.handlers import Accepted, Context
+from stint_applications.service_layer.ports import Store
+
+C = TypeVar("C")
+R = TypeVar("R")
+
+
+def caller() -> c.Actor:
+    """The authenticated principal of the current call as the domain's Actor."""
+    principal = current_principal()
+    return c.Actor(subject=principal.subject, role=principal.role, org=principal.org)
+
+
+def engagement_for(actor: c.Actor, engagement: Engagement) -> Any:
+    """The engagement as the caller may see it (its own side's unpublished feedback only)."""
+    return contracts.engagement_message(engagement, handlers.viewer_of(actor, engagement))
+
+
+class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
+    """One method per RPC; each runs its handler in a unit of work on a worker thread."""
+
+    def __init__(self, app: ApplicationsApp) -> None:
+        self.app = app
+
+    async def _run(self, handler: Callable[[C, Store, Context], R], message: C) -> R:
+        # The database driver blocks: keep the event loop free for other calls.
+        return await asyncio.to_thread(self.app.run, handler, message)
+
+    async def _application(
+        self, handler: Callable[[C, Store, Context], Application], message: C
+    ) -> Any:
+        return contracts.application_message(await self._run(handler, message))
+
+    async def _engagement(
+        self, handler: Callable[[C, Store, Context], Engagement], message: C, actor: c.Actor
+    ) -> Any:
+        return engagement_for(actor, await self._run(handler, message))
+
+    # ---- applications ----------------------------------------------------------------------
+
+    async def Apply(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ApplyRequest, context: Any
+    ) -> service_pb2.ApplyResponse:
+        command = c.Apply(
+            actor=caller(),
+            listing_id=request.listing_id,
+            cover_letter=request.cover_letter,
+            answers=tuple(ScreeningAnswer(a.question_id, a.answer) for a in request.answers),
+        )
+        return service_pb2.ApplyResponse(
+            application=await self._application(handlers.apply, command)
+        )
+
+    async def WithdrawApplication(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.WithdrawApplicationRequest, context: Any
+    ) -> service_pb2.WithdrawApplicationResponse:
+        command = c.WithdrawApplication(
+            caller(), request.application_id, request.expected_version, request.reason
+        )
+        return service_pb2.WithdrawApplicationResponse(
+            application=await self._application(handlers.withdraw_application, command)
+        )
+
+    async def ShortlistApplication(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ShortlistApplicationRequest, context: Any
+    ) -> service_pb2.ShortlistApplicationResponse:
+        command = c.ShortlistApplication(caller(), request.application_id, request.expected_version)
+        return service_pb2.ShortlistApplicationResponse(
+            application=await self._application(handlers.shortlist_application, command)
+        )
+
+    async def RejectApplication(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.RejectApplicationRequest, context: Any
+    ) -> service_pb2.RejectApplicationResponse:
+        command = c.RejectApplication(
+            caller(), request.application_id, request.expected_version, request.reason
+        )
+        return service_pb2.RejectApplicationResponse(
+            application=await self._application(handlers.reject_application, command)
+        )
+
+    async def ExtendOffer(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ExtendOfferRequest, context: Any
+    ) -> service_pb2.ExtendOfferResponse:
+        command = c.ExtendOffer(
+            caller(), request.application_id, request.expected_version, request.message
+        )
+        return service_pb2.ExtendOfferResponse(
+            application=await self._application(handlers.extend_offer, command)
+        )
+
+    async def AcceptOffer(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.AcceptOfferRequest, context: Any
+    ) -> service_pb2.AcceptOfferResponse:
+        actor = caller()
+        command = c.AcceptOffer(actor, request.application_id, request.expected_version)
+        accepted: Accepted = await self._run(handlers.accept_offer, command)
+        return service_pb2.AcceptOfferResponse(
+            application=contracts.application_message(accepted.application),
+            engagement=engagement_for(actor, accepted.engagement),
+        )
+
+    async def DeclineOffer(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.DeclineOfferRequest, context: Any
+    ) -> service_pb2.DeclineOfferResponse:
+        command = c.DeclineOffer(
+            caller(), request.application_id, request.expected_version, request.reason
+        )
+        return service_pb2.DeclineOfferResponse(
+            application=await self._application(handlers.decline_offer, command)
+        )
+
+    async def GetApplication(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.GetApplicationRequest, context: Any
+    ) -> service_pb2.GetApplicationResponse:
+        query = c.GetApplication(caller(), request.application_id)
+        return service_pb2.GetApplicationResponse(
+            application=await self._application(handlers.get_application, query)
+        )
+
+    async def ListApplications(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ListApplicationsRequest, context: Any
+    ) -> service_pb2.ListApplicationsResponse:
+        query = c.ListApplications(
+            actor=caller(),
+            listing_id=request.listing_id,
+            student_id=request.student_id,
+            statuses=frozenset(
+                contracts.APPLICATION_STATUS_FROM_PROTO[s] for s in request.statuses
+            ),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        page: Page[Application] = await self._run(handlers.list_applications, query)
+        return service_pb2.ListApplicationsResponse(
+            applications=[contracts.application_message(a) for a in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    # ---- engagements -----------------------------------------------------------------------
+
+    async def SubmitDeliverable(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.SubmitDeliverableRequest, context: Any
+    ) -> service_pb2.SubmitDeliverableResponse:
+        actor = caller()
+        command = c.SubmitDeliverable(
+            actor,
+            request.engagement_id,
+            request.expected_version,
+            request.note,
+            tuple(request.links),
+        )
+        return service_pb2.SubmitDeliverableResponse(
+            engagement=await self._engagement(handlers.submit_deliverable, command, actor)
+        )
+
+    async def RequestRevision(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.RequestRevisionRequest, context: Any
+    ) -> service_pb2.RequestRevisionResponse:
+        actor = caller()
+        command = c.RequestRevision(
+            actor, request.engagement_id, request.expected_version, request.reason
+        )
+        return service_pb2.RequestRevisionResponse(
+            engagement=await self._engagement(handlers.request_revision, command, actor)
+        )
+
+    async def ApproveDeliverable(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ApproveDeliverableRequest, context: Any
+    ) -> service_pb2.ApproveDeliverableResponse:
+        actor = caller()
+        command = c.ApproveDeliverable(actor, request.engagement_id, request.expected_version)
+        return service_pb2.ApproveDeliverableResponse(
+            engagement=await self._engagement(handlers.approve_deliverable, command, actor)
+        )
+
+    async def CancelEngagement(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.CancelEngagementRequest, context: Any
+    ) -> service_pb2.CancelEngagementResponse:
+        actor = caller()
+        command = c.CancelEngagement(
+            actor, request.engagement_id, request.expected_version, request.reason
+        )
+        return service_pb2.CancelEngagementResponse(
+            engagement=await self._engagement(handlers.cancel_engagement, command, actor)
+        )
+
+    async def OpenDispute(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.OpenDisputeRequest, context: Any
+    ) -> service_pb2.OpenDisputeResponse:
+        actor = caller()
+        command = c.OpenDispute(
+            actor, request.engagement_id, request.expected_version, request.reason
+        )
+        return service_pb2.OpenDisputeResponse(
+            engagement=await self._engagement(handlers.open_dispute, command, actor)
+        )
+
+    async def ResolveDispute(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ResolveDisputeRequest, context: Any
+    ) -> service_pb2.ResolveDisputeResponse:
+        actor = caller()
+        command = c.ResolveDispute(
+            actor,
+            request.engagement_id,
+            request.expected_version,
+            request.payout_percent,
+            request.resolution,
+        )
+        return service_pb2.ResolveDisputeResponse(
+            engagement=await self._engagement(handlers.resolve_dispute, command, actor)
+        )
+
+    async def GetEngagement(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.GetEngagementRequest, context: Any
+    ) -> service_pb2.GetEngagementResponse:
+        actor = caller()
+        query = c.GetEngagement(actor, request.engagement_id)
+        return service_pb2.GetEngagementResponse(
+            engagement=await self._engagement(handlers.get_engagement, query, actor)
+        )
+
+    async def ListEngagements(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ListEngagementsRequest, context: Any
+    ) -> service_pb2.ListEngagementsResponse:
+        actor = caller()
+        query = c.ListEngagements(
+            actor=actor,
+            listing_id=request.listing_id,
+            student_id=request.student_id,
+            statuses=frozenset(contracts.ENGAGEMENT_STATUS_FROM_PROTO[s] for s in request.statuses),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        page: Page[Engagement] = await self._run(handlers.list_engagements, query)
+        return service_pb2.ListEngagementsResponse(
+            engagements=[engagement_for(actor, e) for e in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def LeaveFeedback(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.LeaveFeedbackRequest, context: Any
+    ) -> service_pb2.LeaveFeedbackResponse:
+        actor = caller()
+        command = c.LeaveFeedback(actor, request.engagement_id, request.rating, request.text)
+        return service_pb2.LeaveFeedbackResponse(
+            engagement=await self._engagement(handlers.leave_feedback, command, actor)
+        )
+
+    async def GetCompletionRecord(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.GetCompletionRecordRequest, context: Any
+    ) -> service_pb2.GetCompletionRecordResponse:
+        query = c.GetCompletionRecord(caller(), request.engagement_id)
+        record = await asyncio.to_thread(self.app.completion_record, query)
+        return service_pb2.GetCompletionRecordResponse(record=record)
