@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
@@ -32,13 +36,28 @@ def test_configuring_twice_keeps_the_provider_and_swaps_the_exporter(
     assert first.get_finished_spans() == ()
 
 
-def test_spans_carry_the_service_name(settings: StintSettings) -> None:
-    exporter = InMemorySpanExporter()
-    configure_telemetry(settings, exporter=exporter)
-    with trace.get_tracer("test").start_as_current_span("work"):
-        pass
-    (span,) = exporter.get_finished_spans()
-    assert span.resource.attributes["service.name"] == "listings"
+def test_spans_carry_the_service_name() -> None:
+    """In a fresh process: the first configuration of a process fixes its service name."""
+    program = textwrap.dedent(
+        """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from stint_runtime.settings import load_settings
+        from stint_runtime.telemetry import configure_telemetry
+
+        configure_telemetry(load_settings("listings"), exporter=InMemorySpanExporter())
+        exporter = InMemorySpanExporter()
+        configure_telemetry(load_settings("payouts"), exporter=exporter)
+        with trace.get_tracer("test").start_as_current_span("work"):
+            pass
+        (span,) = exporter.get_finished_spans()
+        print(span.resource.attributes["service.name"])
+        """
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.strip() == "listings"
 
 
 def test_w3c_trace_context_is_propagated(settings: StintSettings) -> None:
