@@ -8,7 +8,7 @@ from typing import Any
 
 from stint_applications.domain.application import Application, ScreeningAnswer
 from stint_applications.domain.commands import Actor
-from stint_applications.domain.engagement import Engagement
+from stint_applications.domain.engagement import CriterionCheck, Engagement
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
 from stint_applications.domain.rules import Policy
 from stint_runtime.values import Money
@@ -24,6 +24,13 @@ OTHER_STUDENT = Actor(subject="stu-2", role="student")
 ADMIN = Actor(subject="adm-1", role="admin")
 ANONYMOUS = Actor(subject="", role=None)
 ANSWERS = (ScreeningAnswer("portfolio", "https://example.org/me"),)
+# The listing's deliverables' criteria, flattened in order.
+CRITERIA = ("Shows revenue per month", "Loads in under 2 seconds", "Has unit tests")
+
+
+def checklist(met: bool = True) -> tuple[CriterionCheck, ...]:
+    """One check per criterion of `listing()`: what a complete submission declares."""
+    return tuple(CriterionCheck(c, met, "see the PR") for c in CRITERIA)
 
 
 def listing(listing_id: str = "l-1", **changes: Any) -> ListingSnapshot:
@@ -44,6 +51,7 @@ def listing(listing_id: str = "l-1", **changes: Any) -> ListingSnapshot:
         ),
         skills=("react", "typescript"),
         estimated_hours=10,
+        acceptance_criteria=CRITERIA,
     )
     return dataclasses.replace(valid, **changes)
 
@@ -88,6 +96,6 @@ def engagement(engagement_id: str = "e-1", student: Actor = STUDENT) -> Engageme
 
 def submitted(engagement_id: str = "e-1") -> Engagement:
     work = engagement(engagement_id)
-    work.submit("Done", ("https://example.org/pr/1",), POLICY, NOW)
+    work.submit("Done", ("https://example.org/pr/1",), checklist(), POLICY, NOW)
     work.events.clear()
     return work

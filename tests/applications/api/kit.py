@@ -80,6 +80,18 @@ def new_student() -> Who:
     return Who(f"stu-{uuid.uuid4().hex[:10]}", "student")
 
 
+# The acceptance criteria of `listing_message`'s deliverables, flattened in order.
+CRITERIA = ("Shows revenue per month", "Loads in under 2 seconds", "Has unit tests")
+
+
+def checklist_for(e: Engagement, met: bool = True) -> list[resources_pb2.CriterionCheck]:
+    """A complete checklist: one check per criterion the engagement agreed to."""
+    return [
+        resources_pb2.CriterionCheck(criterion=c, met=met, comment="see the pull request")
+        for c in e.acceptance_criteria
+    ]
+
+
 def answers() -> list[resources_pb2.ScreeningAnswer]:
     return [resources_pb2.ScreeningAnswer(question_id="portfolio", answer="https://example.org")]
 
@@ -194,6 +206,7 @@ class ApplicationsClient:
             expected_version=e.version,
             note="Done: see the pull request",
             links=["https://example.org/pr/1"],
+            checklist=checklist_for(e),
         )
         return await self._engagement("SubmitDeliverable", request, who)
 
@@ -299,6 +312,10 @@ def listing_message(
             listings_resources.ScreeningQuestion(
                 id="portfolio", text="Link your portfolio", required=True
             )
+        ],
+        deliverables=[
+            listings_resources.Deliverable(title="Dashboard", acceptance_criteria=CRITERIA[:2]),
+            listings_resources.Deliverable(title="Tests", acceptance_criteria=CRITERIA[2:]),
         ],
         status=status,
         version=1,

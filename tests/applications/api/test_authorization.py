@@ -32,6 +32,7 @@ from tests.applications.api.kit import (
     EventFeed,
     Who,
     answers,
+    checklist_for,
     new_student,
 )
 
@@ -163,7 +164,10 @@ MATRIX = [
         "SubmitDeliverable",
         "ACTIVE",
         lambda s: service_pb2.SubmitDeliverableRequest(
-            engagement_id=s.e.id, expected_version=s.e.version, note="done"
+            engagement_id=s.e.id,
+            expected_version=s.e.version,
+            note="done",
+            checklist=checklist_for(s.e),
         ),
         STUDENT_OWN,
     ),

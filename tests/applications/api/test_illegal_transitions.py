@@ -27,6 +27,7 @@ from tests.applications.api.kit import (
     EventFeed,
     Who,
     answers,
+    checklist_for,
     new_student,
 )
 
@@ -83,7 +84,7 @@ ENGAGEMENT_COMMANDS: dict[str, tuple[str, EngagementRequest]] = {
     "SubmitDeliverable": (
         "student",
         lambda e: service_pb2.SubmitDeliverableRequest(
-            engagement_id=e.id, expected_version=e.version, note="again"
+            engagement_id=e.id, expected_version=e.version, note="again", checklist=checklist_for(e)
         ),
     ),
     "RequestRevision": (

@@ -14,7 +14,7 @@ from stint_applications.domain import commands as c
 from stint_applications.service_layer import handlers
 from stint_runtime.errors import FailedPrecondition
 
-from tests.applications.builders import EMPLOYER, listing
+from tests.applications.builders import EMPLOYER, checklist, listing
 from tests.applications.integration.kit import engage, new_listing, outbox, student
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,9 @@ def test_payout_paid_completes_and_the_record_verifies(app: ApplicationsApp) -> 
     eng = engage(app, new_listing(app), who)
     with pytest.raises(FailedPrecondition, match="ACTIVE"):
         app.completion_record(c.GetCompletionRecord(who, eng))
-    app.run(handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "Done"))
+    app.run(
+        handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "Done", checklist=checklist())
+    )
     app.run(handlers.approve_deliverable, c.ApproveDeliverable(EMPLOYER, eng, 2))
     paid = payouts_events.PayoutPaid(payout=payouts_resources.Payout(engagement_id=eng))
     deliver(app, paid)

@@ -13,7 +13,7 @@ from stint_applications.service_layer import handlers
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict, FailedPrecondition
 from stint_runtime.persistence.unit_of_work import OUTBOX
 
-from tests.applications.builders import ADMIN, EMPLOYER, NOW, listing
+from tests.applications.builders import ADMIN, EMPLOYER, NOW, checklist, listing
 from tests.applications.integration.kit import (
     apply,
     engage,
@@ -43,10 +43,14 @@ def test_an_engagement_round_trips_through_its_document(app: ApplicationsApp) ->
     who = student()
     eng = engage(app, listing_id, who)
     app.run(
-        handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "Done", ("https://x.org",))
+        handlers.submit_deliverable,
+        c.SubmitDeliverable(who, eng, 1, "Done", ("https://x.org",), checklist=checklist()),
     )
     app.run(handlers.request_revision, c.RequestRevision(EMPLOYER, eng, 2, "Tests"))
-    app.run(handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 3, "Again"))
+    app.run(
+        handlers.submit_deliverable,
+        c.SubmitDeliverable(who, eng, 3, "Again", checklist=checklist()),
+    )
     app.run(handlers.open_dispute, c.OpenDispute(who, eng, 4, "Silence"))
     app.run(handlers.resolve_dispute, c.ResolveDispute(ADMIN, eng, 5, 60, "Mostly done"))
     app.run(handlers.leave_feedback, c.LeaveFeedback(who, eng, 5, "Fair"))

@@ -14,7 +14,7 @@ from stint_runtime.clock import ManualClock
 from stint_runtime.persistence.mongo import Client
 from stint_runtime.persistence.timers import TimerScanner, timer_due_at
 
-from tests.applications.builders import DAY, EMPLOYER, NOW
+from tests.applications.builders import DAY, EMPLOYER, NOW, checklist
 from tests.applications.integration.kit import apply, engage, new_listing, outbox, student
 
 pytestmark = pytest.mark.integration
@@ -70,11 +70,15 @@ def test_auto_approval_restarts_on_each_resubmission_and_survives_a_restart(
     listing_id = new_listing(app)
     who = student()
     eng = engage(app, listing_id, who)
-    app.run(handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "v1"))
+    app.run(
+        handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "v1", checklist=checklist())
+    )
     clock.set(NOW + 2 * DAY)
     app.run(handlers.request_revision, c.RequestRevision(EMPLOYER, eng, 2, "More"))
     clock.set(NOW + 4 * DAY)
-    app.run(handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 3, "v2"))
+    app.run(
+        handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 3, "v2", checklist=checklist())
+    )
     document = app.uow_factory.db[ENGAGEMENTS].find_one({"_id": eng})
     assert document is not None
     assert timer_due_at(document, AUTO_APPROVE_TIMER) == NOW + 11 * DAY
@@ -99,7 +103,9 @@ def test_feedback_is_published_when_the_window_ends(
     listing_id = new_listing(app)
     who = student()
     eng = engage(app, listing_id, who)
-    app.run(handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "v1"))
+    app.run(
+        handlers.submit_deliverable, c.SubmitDeliverable(who, eng, 1, "v1", checklist=checklist())
+    )
     app.run(handlers.approve_deliverable, c.ApproveDeliverable(EMPLOYER, eng, 2))
     app.run(handlers.leave_feedback, c.LeaveFeedback(who, eng, 5, "Great"))
     clock.set(NOW + 14 * DAY)

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 from stint.applications.v1 import events_pb2 as applications_events
 from stint.applications.v1 import resources_pb2 as applications_resources
 from stint.common.v1 import money_pb2
@@ -87,21 +86,6 @@ def content(now: datetime, **changes: Any) -> resources_pb2.ListingContent:
     for name, value in changes.items():
         fields[name] = _timestamp(value) if isinstance(value, datetime) else value
     return resources_pb2.ListingContent(**fields)
-
-
-def violated_fields(error: grpc.aio.AioRpcError) -> set[str]:
-    """The field paths of the google.rpc.BadRequest in an INVALID_ARGUMENT's trailers."""
-    trailers: Any = error.trailing_metadata() or ()
-    for key, value in trailers:
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            fields: set[str] = set()
-            for detail in status.details:
-                bad_request = error_details_pb2.BadRequest()
-                if detail.Unpack(bad_request):
-                    fields |= {v.field for v in bad_request.field_violations}
-            return fields
-    return set()
 
 
 @dataclass

@@ -12,7 +12,8 @@ from stint.common.v1 import money_pb2
 from stint.listings.v1 import resources_pb2, service_pb2
 from stint_runtime.clock import ManualClock
 
-from tests.listings.api.kit import Caller, ListingsClient, content, violated_fields
+from tests.listings.api.kit import Caller, ListingsClient, content
+from tests.support.grpc_errors import violated_fields
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)

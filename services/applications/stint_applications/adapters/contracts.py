@@ -2,8 +2,9 @@
 consumed `listings.v1` / `payouts.v1` events -> commands.
 
 Events carry ids, states, times and the reasons the event itself names; free text written by
-users (cover letters, answers, notes, links, dispute texts, unpublished feedback) stays out
-of them: consumers read it through the API, where authorization applies.
+users (cover letters, answers, offer messages, notes, links, checklists, dispute texts,
+unpublished feedback) stays out of them, and so do the agreed acceptance criteria: consumers
+read those through the API, where authorization applies.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ from stint_applications.domain.engagement import (
     Feedback,
     Party,
 )
-from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
+from stint_applications.domain.listing import (
+    ListingSnapshot,
+    ListingStatus,
+    ScreeningQuestion,
+    agreed_criteria,
+)
 
 APPLICATION_STATUS_TO_PROTO: dict[ApplicationStatus, resources_pb2.ApplicationStatus.ValueType] = {
     s: resources_pb2.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}")
@@ -72,6 +78,7 @@ def application_message(
             message.reason = ""
     else:
         message.cover_letter = application.cover_letter
+        message.offer_message = application.offer_message
         message.answers.extend(
             resources_pb2.ScreeningAnswer(question_id=a.question_id, answer=a.answer)
             for a in application.answers
@@ -116,11 +123,17 @@ def engagement_message(
         deadline_time=timestamp(deadline),
         complete_time=timestamp(engagement.complete_time),
     )
+    if not redacted:
+        message.acceptance_criteria.extend(engagement.acceptance_criteria)
     for s in engagement.submissions:
         submission = message.submissions.add(number=s.number, submit_time=timestamp(s.submit_time))
         if not redacted:
             submission.note = s.note
             submission.links.extend(s.links)
+            submission.checklist.extend(
+                resources_pb2.CriterionCheck(criterion=k.criterion, met=k.met, comment=k.comment)
+                for k in s.checklist
+            )
     for r in engagement.revisions:
         message.revisions.add(
             submission_number=r.submission_number,
@@ -228,6 +241,7 @@ def listing_snapshot(listing: listings_resources.Listing) -> ListingSnapshot:
         ),
         skills=tuple(listing.skills),
         estimated_hours=listing.estimated_hours,
+        acceptance_criteria=agreed_criteria(d.acceptance_criteria for d in listing.deliverables),
     )
 
 

@@ -1,4 +1,8 @@
-"""How the aggregates are stored: each <-> its MongoDB document (timers inside it)."""
+"""How the aggregates are stored: each <-> its MongoDB document (timers inside it).
+
+Fields added after the first release (acceptance criteria, checklists) read as empty from
+documents written before them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from stint_runtime.values import Money
 
 from stint_applications.domain.application import Application, ApplicationStatus, ScreeningAnswer
 from stint_applications.domain.engagement import (
+    CriterionCheck,
     Dispute,
     Engagement,
     EngagementStatus,
@@ -124,6 +129,7 @@ def engagement_document(engagement: Engagement) -> Document:
             "revision_limit": engagement.revision_limit,
             "skills": list(engagement.skills),
             "estimated_hours": engagement.estimated_hours,
+            "acceptance_criteria": list(engagement.acceptance_criteria),
             "status": engagement.status.value,
             "version": engagement.version,
             "submissions": [
@@ -132,6 +138,10 @@ def engagement_document(engagement: Engagement) -> Document:
                     "note": s.note,
                     "links": list(s.links),
                     "submit_time": s.submit_time,
+                    "checklist": [
+                        {"criterion": k.criterion, "met": k.met, "comment": k.comment}
+                        for k in s.checklist
+                    ],
                 }
                 for s in engagement.submissions
             ],
@@ -181,10 +191,20 @@ def engagement_from(document: Document) -> Engagement:
         revision_limit=document["revision_limit"],
         skills=tuple(document["skills"]),
         estimated_hours=document["estimated_hours"],
+        acceptance_criteria=tuple(document.get("acceptance_criteria", ())),
         status=EngagementStatus(document["status"]),
         version=document["version"],
         submissions=tuple(
-            Submission(s["number"], s["note"], tuple(s["links"]), s["submit_time"])
+            Submission(
+                s["number"],
+                s["note"],
+                tuple(s["links"]),
+                s["submit_time"],
+                tuple(
+                    CriterionCheck(k["criterion"], k["met"], k["comment"])
+                    for k in s.get("checklist", ())
+                ),
+            )
             for s in document["submissions"]
         ),
         revisions=tuple(
@@ -225,6 +245,7 @@ def listing_document(listing: ListingSnapshot) -> Document:
         ],
         "skills": list(listing.skills),
         "estimated_hours": listing.estimated_hours,
+        "acceptance_criteria": list(listing.acceptance_criteria),
     }
 
 
@@ -245,6 +266,7 @@ def listing_from(document: Document) -> ListingSnapshot:
         ),
         skills=tuple(document["skills"]),
         estimated_hours=document["estimated_hours"],
+        acceptance_criteria=tuple(document.get("acceptance_criteria", ())),
     )
 
 

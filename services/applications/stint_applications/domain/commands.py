@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from stint_runtime.values import Actor as Actor
 
 from stint_applications.domain.application import ApplicationStatus, ScreeningAnswer
-from stint_applications.domain.engagement import EngagementStatus
+from stint_applications.domain.engagement import CriterionCheck, EngagementStatus
 from stint_applications.domain.listing import ListingSnapshot
 
 
@@ -88,6 +88,7 @@ class SubmitDeliverable:
     expected_version: int
     note: str
     links: tuple[str, ...] = ()
+    checklist: tuple[CriterionCheck, ...] = ()
 
 
 @dataclass(frozen=True)

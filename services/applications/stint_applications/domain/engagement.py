@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from stint_runtime.errors import FailedPrecondition
+from stint_runtime.errors import FailedPrecondition, InvalidArgument
 from stint_runtime.values import Money
 
 from stint_applications.domain import events as e
 from stint_applications.domain.application import Application
 from stint_applications.domain.listing import ListingSnapshot
 from stint_applications.domain.rules import (
+    MAX_CHECK_COMMENT,
     MAX_FEEDBACK_TEXT,
     MAX_LONG_TEXT,
     MAX_REASON,
@@ -64,11 +65,56 @@ FEEDBACK_OPEN = PAYABLE | {E.PAID}
 
 
 @dataclass(frozen=True)
+class CriterionCheck:
+    """The student's declaration on one acceptance criterion, named by its exact text."""
+
+    criterion: str
+    met: bool
+    comment: str = ""
+
+
+def check_checklist(
+    criteria: tuple[str, ...], checklist: tuple[CriterionCheck, ...]
+) -> tuple[CriterionCheck, ...]:
+    """The checklist in the criteria's order, if it has exactly one check per criterion.
+
+    Decision: a submission states, for every acceptance criterion agreed when the engagement
+    started, whether the student considers it met. Checks are matched by exact criterion
+    text in any order; a missing, unknown or repeated criterion is INVALID_ARGUMENT on
+    `checklist`. `met` may be false: the student declares honestly and the employer decides
+    (approve, request a revision or dispute), so an unmet criterion never blocks submitting.
+    """
+    by_text: dict[str, CriterionCheck] = {}
+    for i, check in enumerate(checklist):
+        check_text(f"checklist[{i}].comment", check.comment, MAX_CHECK_COMMENT, required=False)
+        if check.criterion not in criteria:
+            raise InvalidArgument(
+                "checklist", f"names an unknown acceptance criterion {_clip(check.criterion)!r}"
+            )
+        if check.criterion in by_text:
+            raise InvalidArgument(
+                "checklist", f"checks the acceptance criterion {_clip(check.criterion)!r} twice"
+            )
+        by_text[check.criterion] = check
+    missing = [c for c in criteria if c not in by_text]
+    if missing:
+        named = ", ".join(repr(_clip(c)) for c in missing)
+        raise InvalidArgument("checklist", f"has no check for the acceptance criteria {named}")
+    return tuple(by_text[c] for c in criteria)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """Criterion text short enough for an error message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
 class Submission:
     number: int
     note: str
     links: tuple[str, ...]
     submit_time: datetime
+    checklist: tuple[CriterionCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +176,9 @@ class Engagement:
     update_time: datetime
     skills: tuple[str, ...] = ()
     estimated_hours: int = 0
+    # Copied from the listing at the start: what the seat agreed to, whatever the listing
+    # later says.
+    acceptance_criteria: tuple[str, ...] = ()
     status: EngagementStatus = E.ACTIVE
     version: int = 1
     submissions: tuple[Submission, ...] = ()
@@ -169,6 +218,7 @@ class Engagement:
             update_time=now,
             skills=listing.skills,
             estimated_hours=listing.estimated_hours,
+            acceptance_criteria=listing.acceptance_criteria,
             deadline=listing.due_date + policy.engagement_grace,
         )
         engagement.events.append(e.EngagementStarted(engagement_id))
@@ -216,12 +266,21 @@ class Engagement:
         self.deadline = None
         self.events.append(event)
 
-    def submit(self, note: str, links: tuple[str, ...], policy: Policy, now: datetime) -> None:
+    def submit(
+        self,
+        note: str,
+        links: tuple[str, ...],
+        checklist: tuple[CriterionCheck, ...],
+        policy: Policy,
+        now: datetime,
+    ) -> None:
+        """Hand in the work with a check of every acceptance criterion (check_checklist)."""
         self._require(frozenset({E.ACTIVE, E.REVISION_REQUESTED}), "submit a deliverable on")
         check_text("note", note, MAX_LONG_TEXT, required=True)
         check_links("links", links)
+        checks = check_checklist(self.acceptance_criteria, checklist)
         number = len(self.submissions) + 1
-        self.submissions = (*self.submissions, Submission(number, note, links, now))
+        self.submissions = (*self.submissions, Submission(number, note, links, now, checks))
         self._move(E.SUBMITTED, now, e.DeliverableSubmitted(self.id, number))
         self.deadline = now + policy.auto_approve_after
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +37,15 @@ class ScreeningQuestion:
     required: bool = False
 
 
+def agreed_criteria(per_deliverable: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """The deliverables' acceptance criteria flattened in order, each text once.
+
+    A checklist entry names its criterion by text, so the same text under two deliverables is
+    one criterion to check.
+    """
+    return tuple(dict.fromkeys(c for criteria in per_deliverable for c in criteria))
+
+
 @dataclass(frozen=True)
 class ListingSnapshot:
     """The listing as of its `version`; an older event never overwrites a newer snapshot."""
@@ -52,6 +62,8 @@ class ListingSnapshot:
     screening_questions: tuple[ScreeningQuestion, ...] = ()
     skills: tuple[str, ...] = ()
     estimated_hours: int = 0
+    # Every deliverable's criteria, flattened in order (see agreed_criteria).
+    acceptance_criteria: tuple[str, ...] = ()
 
     def supersedes(self, stored: ListingSnapshot | None) -> bool:
         return stored is None or self.version > stored.version

@@ -17,7 +17,7 @@ from stint_applications.adapters import contracts
 from stint_applications.bootstrap import ApplicationsApp
 from stint_applications.domain import commands as c
 from stint_applications.domain.application import Application, ScreeningAnswer
-from stint_applications.domain.engagement import Engagement
+from stint_applications.domain.engagement import CriterionCheck, Engagement
 from stint_applications.domain.queries import Page
 from stint_applications.service_layer import handlers
 from stint_applications.service_layer.handlers import Accepted, Context
@@ -171,6 +171,7 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
             request.expected_version,
             request.note,
             tuple(request.links),
+            tuple(CriterionCheck(k.criterion, k.met, k.comment) for k in request.checklist),
         )
         return service_pb2.SubmitDeliverableResponse(
             engagement=await self._engagement(handlers.submit_deliverable, command, actor)

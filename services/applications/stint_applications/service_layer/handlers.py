@@ -303,7 +303,7 @@ def _free_seat(store: Store, engagement: Engagement) -> None:
 
 def submit_deliverable(cmd: c.SubmitDeliverable, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _student, cmd.expected_version)
-    engagement.submit(cmd.note, cmd.links, ctx.policy, ctx.now())
+    engagement.submit(cmd.note, cmd.links, cmd.checklist, ctx.policy, ctx.now())
     store.engagements.save(engagement)
     return engagement
 

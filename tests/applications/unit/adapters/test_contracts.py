@@ -12,7 +12,16 @@ from stint_applications.domain import events
 from stint_applications.domain.engagement import Party
 from stint_applications.domain.listing import ListingStatus
 
-from tests.applications.builders import NOW, POLICY, application, listing, submitted
+from tests.applications.builders import (
+    CRITERIA,
+    NOW,
+    POLICY,
+    application,
+    checklist,
+    listing,
+    offered,
+    submitted,
+)
 
 
 def test_an_application_for_its_reader_has_everything() -> None:
@@ -46,6 +55,29 @@ def test_engagement_events_carry_numbers_but_not_notes() -> None:
     assert event.engagement.deadline_time.ToDatetime().day == 8
     full = contracts.engagement_message(engagement, Party.STUDENT)
     assert list(full.submissions[0].links) == ["https://example.org/pr/1"]
+
+
+def test_the_checklist_and_criteria_reach_the_parties_but_not_events() -> None:
+    engagement = submitted()
+    employer_view = contracts.engagement_message(engagement, Party.EMPLOYER)
+    assert list(employer_view.acceptance_criteria) == list(CRITERIA)
+    assert [(k.criterion, k.met, k.comment) for k in employer_view.submissions[0].checklist] == [
+        (k.criterion, k.met, k.comment) for k in checklist()
+    ]
+    event = contracts.engagement_event(events.DeliverableSubmitted("e-1", 1), engagement)
+    assert isinstance(event, events_pb2.DeliverableSubmitted)
+    assert list(event.engagement.submissions[0].checklist) == []
+    assert list(event.engagement.acceptance_criteria) == []
+    assert not any(c in str(event) for c in CRITERIA)
+
+
+def test_the_offer_message_is_shown_to_readers_but_not_in_events() -> None:
+    app = offered()
+    assert contracts.application_message(app).offer_message == "Welcome aboard"
+    event = contracts.application_event(events.OfferExtended("a-1"), app)
+    assert isinstance(event, events_pb2.OfferExtended)
+    assert event.application.offer_message == ""
+    assert "Welcome aboard" not in str(event)
 
 
 def test_feedback_is_shown_per_viewer_and_published_in_the_event() -> None:
@@ -84,6 +116,13 @@ def test_a_listing_event_becomes_a_snapshot() -> None:
         screening_questions=[
             listings_resources.ScreeningQuestion(id=q.id, text=q.text, required=q.required)
             for q in expected.screening_questions
+        ],
+        # The same criterion under two deliverables is one criterion to check.
+        deliverables=[
+            listings_resources.Deliverable(title="Dashboard", acceptance_criteria=CRITERIA[:2]),
+            listings_resources.Deliverable(
+                title="Tests", acceptance_criteria=[CRITERIA[2], CRITERIA[1]]
+            ),
         ],
     )
     proto.fee.amount_minor, proto.fee.currency = 20_000, "USD"

@@ -10,13 +10,22 @@ from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
     PUBLISH_FEEDBACK_TIMER,
+    CriterionCheck,
     Engagement,
     EngagementStatus,
     Party,
 )
 from stint_runtime.errors import FailedPrecondition, InvalidArgument
 
-from tests.applications.builders import DAY, NOW, POLICY, engagement, submitted
+from tests.applications.builders import (
+    CRITERIA,
+    DAY,
+    NOW,
+    POLICY,
+    checklist,
+    engagement,
+    submitted,
+)
 
 E = EngagementStatus
 LATER = NOW + DAY
@@ -26,7 +35,7 @@ FAR = NOW + 60 * DAY
 Action = Callable[[Engagement], object]
 ACTIONS: dict[str, tuple[Action, frozenset[EngagementStatus], EngagementStatus, type]] = {
     "submit": (
-        lambda e: e.submit("Done", (), POLICY, LATER),
+        lambda e: e.submit("Done", (), checklist(), POLICY, LATER),
         frozenset({E.ACTIVE, E.REVISION_REQUESTED}),
         E.SUBMITTED,
         events.DeliverableSubmitted,
@@ -124,11 +133,11 @@ def test_starting_copies_the_listing_terms_and_arms_the_expiry() -> None:
 
 def test_auto_approval_restarts_at_each_submission() -> None:
     e = engagement()
-    e.submit("v1", (), POLICY, NOW + DAY)
+    e.submit("v1", (), checklist(), POLICY, NOW + DAY)
     assert e.wanted_timers() == {AUTO_APPROVE_TIMER: NOW + 8 * DAY}
     e.request_revision("More", NOW + 2 * DAY)
     assert e.wanted_timers() == {}
-    e.submit("v2", (), POLICY, NOW + 5 * DAY)
+    e.submit("v2", (), checklist(), POLICY, NOW + 5 * DAY)
     assert e.wanted_timers() == {AUTO_APPROVE_TIMER: NOW + 12 * DAY}
     with pytest.raises(FailedPrecondition, match="review time"):
         e.auto_approve(NOW + 8 * DAY)
@@ -148,9 +157,9 @@ def test_an_engagement_expires_only_after_due_date_and_grace() -> None:
 def test_revisions_stop_at_the_limit() -> None:
     e = engagement()
     for round_ in range(POLICY.revision_limit):
-        e.submit(f"v{round_}", (), POLICY, NOW)
+        e.submit(f"v{round_}", (), checklist(), POLICY, NOW)
         e.request_revision("again", NOW)
-    e.submit("last", (), POLICY, NOW)
+    e.submit("last", (), checklist(), POLICY, NOW)
     assert e.revisions_remaining == 0
     with pytest.raises(FailedPrecondition, match="revision requests are used"):
         e.request_revision("once more", NOW)
@@ -187,8 +196,70 @@ def test_a_submission_needs_a_note_and_web_links(
     note: str, links: tuple[str, ...], field: str
 ) -> None:
     with pytest.raises(InvalidArgument) as refused:
-        engagement().submit(note, links, POLICY, NOW)
+        engagement().submit(note, links, checklist(), POLICY, NOW)
     assert refused.value.field == field
+
+
+def _check(criterion: str, met: bool = True) -> CriterionCheck:
+    return CriterionCheck(criterion, met)
+
+
+@pytest.mark.parametrize(
+    ("checks", "named"),
+    [
+        ((), "no check for the acceptance criteria 'Shows revenue per month', 'Loads in under"),
+        (
+            tuple(_check(c) for c in CRITERIA[:2]),
+            "no check for the acceptance criteria 'Has unit tests'$",
+        ),
+        (
+            (*checklist(), _check("Has a dark mode")),
+            "unknown acceptance criterion 'Has a dark mode'",
+        ),
+        ((*checklist(), _check(CRITERIA[1], False)), "'Loads in under 2 seconds' twice"),
+        (
+            (*(_check(c) for c in CRITERIA[:2]), _check(CRITERIA[2].lower())),
+            "unknown acceptance criterion 'has unit tests'",
+        ),
+    ],
+    ids=["empty", "missing", "extra", "duplicate", "inexact-text"],
+)
+def test_a_submission_checks_exactly_the_agreed_criteria(
+    checks: tuple[CriterionCheck, ...], named: str
+) -> None:
+    e = engagement()
+    with pytest.raises(InvalidArgument, match=named) as refused:
+        e.submit("Done", (), checks, POLICY, NOW)
+    assert refused.value.field == "checklist"
+    assert (e.status, e.submissions, e.events) == (E.ACTIVE, (), [])
+
+
+@pytest.mark.parametrize("met", [True, False])
+def test_a_full_checklist_is_kept_in_the_criteria_order_met_or_not(met: bool) -> None:
+    e = engagement()
+    e.submit("Done", (), tuple(reversed(checklist(met))), POLICY, NOW)
+    assert e.status is E.SUBMITTED
+    assert e.submissions[0].checklist == checklist(met)
+
+
+def test_a_check_comment_has_a_length_limit() -> None:
+    too_long = (CriterionCheck(CRITERIA[0], True, "x" * 2001), *checklist()[1:])
+    with pytest.raises(InvalidArgument) as refused:
+        engagement().submit("Done", (), too_long, POLICY, NOW)
+    assert refused.value.field == "checklist[0].comment"
+
+
+def test_an_engagement_starts_with_the_listings_criteria() -> None:
+    assert engagement().acceptance_criteria == CRITERIA
+
+
+def test_without_criteria_only_an_empty_checklist_passes() -> None:
+    e = engagement()
+    e.acceptance_criteria = ()
+    with pytest.raises(InvalidArgument, match="unknown"):
+        e.submit("Done", (), checklist(), POLICY, NOW)
+    e.submit("Done", (), (), POLICY, NOW)
+    assert e.submissions[0].checklist == ()
 
 
 def _approved() -> Engagement:

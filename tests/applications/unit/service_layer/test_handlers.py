@@ -10,7 +10,7 @@ import pytest
 from stint_applications.domain import commands as c
 from stint_applications.domain import events
 from stint_applications.domain.application import ApplicationStatus
-from stint_applications.domain.engagement import EngagementStatus
+from stint_applications.domain.engagement import CriterionCheck, EngagementStatus
 from stint_applications.domain.listing import ListingStatus
 from stint_applications.service_layer import handlers
 from stint_applications.service_layer.handlers import Context, handle
@@ -35,6 +35,7 @@ from tests.applications.builders import (
     OTHER_EMPLOYER,
     OTHER_STUDENT,
     STUDENT,
+    checklist,
     listing,
 )
 from tests.applications.unit.fakes import FakeStore
@@ -91,9 +92,13 @@ def test_an_application_through_to_a_paid_engagement(ctx: Context, clock: Manual
     eng = accepted.engagement.id
     assert (accepted.application.status, accepted.application.engagement_id) == (A.ACCEPTED, eng)
     assert store.seats.get("l-1").holders == frozenset({eng})
-    handle(c.SubmitDeliverable(STUDENT, eng, 1, "Done", ("https://x.org/1",)), store, ctx)
+    handle(
+        c.SubmitDeliverable(STUDENT, eng, 1, "Done", ("https://x.org/1",), checklist=checklist()),
+        store,
+        ctx,
+    )
     handle(c.RequestRevision(EMPLOYER, eng, 2, "Add tests"), store, ctx)
-    handle(c.SubmitDeliverable(STUDENT, eng, 3, "Done again"), store, ctx)
+    handle(c.SubmitDeliverable(STUDENT, eng, 3, "Done again", checklist=checklist()), store, ctx)
     handle(c.ApproveDeliverable(EMPLOYER, eng, 4), store, ctx)
     handle(c.RecordPayoutPaid(eng), store, ctx)
     handle(c.LeaveFeedback(STUDENT, eng, 5, "Great"), store, ctx)
@@ -167,7 +172,10 @@ def test_application_authorization(ctx: Context, command: str, actor: str) -> No
 
 
 ENGAGEMENT_COMMANDS: dict[str, tuple[Callable[[c.Actor, str], Any], set[str]]] = {
-    "submit": (lambda a, i: c.SubmitDeliverable(a, i, 1, "Done"), {"student"}),
+    "submit": (
+        lambda a, i: c.SubmitDeliverable(a, i, 1, "Done", checklist=checklist()),
+        {"student"},
+    ),
     "cancel": (lambda a, i: c.CancelEngagement(a, i, 1, "Budget"), {"employer"}),
     "get": (lambda a, i: c.GetEngagement(a, i), {"student", "employer", "admin"}),
     "feedback": (lambda a, i: c.LeaveFeedback(a, i, 5), {"student", "employer"}),
@@ -257,7 +265,9 @@ def test_payout_paid_completes_once(ctx: Context) -> None:
     store = _store()
     eng = _engage(store, ctx)
     assert handlers.record_payout_paid(c.RecordPayoutPaid(eng), store, ctx) is None
-    handlers.submit_deliverable(c.SubmitDeliverable(STUDENT, eng, 1, "Done"), store, ctx)
+    handlers.submit_deliverable(
+        c.SubmitDeliverable(STUDENT, eng, 1, "Done", checklist=checklist()), store, ctx
+    )
     handlers.approve_deliverable(c.ApproveDeliverable(EMPLOYER, eng, 2), store, ctx)
     handlers.record_payout_paid(c.RecordPayoutPaid(eng), store, ctx)
     handlers.record_payout_paid(c.RecordPayoutPaid(eng), store, ctx)
@@ -303,3 +313,21 @@ def test_lists_show_only_what_the_caller_may_see(ctx: Context) -> None:
         handlers.list_applications(c.ListApplications(STUDENT, student_id="stu-2"), store, ctx)
     with pytest.raises(InvalidArgument, match="page_size"):
         handlers.list_engagements(c.ListEngagements(ADMIN, page_size=101), store, ctx)
+
+
+def test_a_listing_edit_after_the_start_does_not_change_the_agreed_criteria(ctx: Context) -> None:
+    store = _store()
+    eng = _engage(store, ctx)
+    edited = listing(version=5, acceptance_criteria=("Ships a mobile app",))
+    assert handlers.record_listing(c.RecordListing(edited), store, ctx)
+    assert store.listings.stored["l-1"].acceptance_criteria == ("Ships a mobile app",)
+    new_terms = (CriterionCheck("Ships a mobile app", True),)
+    with pytest.raises(InvalidArgument, match="unknown acceptance criterion") as refused:
+        handlers.submit_deliverable(
+            c.SubmitDeliverable(STUDENT, eng, 1, "Done", checklist=new_terms), store, ctx
+        )
+    assert refused.value.field == "checklist"
+    submitted = handlers.submit_deliverable(
+        c.SubmitDeliverable(STUDENT, eng, 1, "Done", checklist=checklist(met=False)), store, ctx
+    )
+    assert submitted.submissions[0].checklist == checklist(met=False)

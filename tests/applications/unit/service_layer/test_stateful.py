@@ -23,7 +23,7 @@ from stint_applications.service_layer.handlers import Context, handle
 from stint_runtime.clock import ManualClock
 from stint_runtime.errors import DomainError
 
-from tests.applications.builders import ADMIN, ANSWERS, EMPLOYER, NOW, listing
+from tests.applications.builders import ADMIN, ANSWERS, EMPLOYER, NOW, checklist, listing
 from tests.applications.unit.fakes import FakeStore
 
 STUDENTS = [c.Actor(f"stu-{i}", "student") for i in range(3)]
@@ -134,7 +134,7 @@ class ApplicationsMachine(RuleBasedStateMachine):
         student = c.Actor(eng.student_id, "student")
         v = eng.version
         message = {
-            "submit": c.SubmitDeliverable(student, eng.id, v, "Done"),
+            "submit": c.SubmitDeliverable(student, eng.id, v, "Done", checklist=checklist()),
             "revise": c.RequestRevision(EMPLOYER, eng.id, v, "More"),
             "approve": c.ApproveDeliverable(EMPLOYER, eng.id, v),
             "cancel": c.CancelEngagement(EMPLOYER, eng.id, v, "Budget"),
