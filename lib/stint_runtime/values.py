@@ -15,6 +15,10 @@ class Actor:
     org: str | None = None
 
     @property
+    def is_anonymous(self) -> bool:
+        return self.role is None
+
+    @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 

@@ -1,5 +1,5 @@
-"""A test servicer of the real ListingsService contract, its policy and valid requests, for
-exercising the gRPC server runtime (the real listings service is built in a later issue)."""
+"""A test servicer of the real ListingsService contract (under the real service's policy) and
+valid requests, for exercising the gRPC server runtime on its own."""
 
 from __future__ import annotations
 
@@ -11,29 +11,12 @@ from typing import Any, NoReturn
 from google.protobuf.timestamp_pb2 import Timestamp
 from stint.common.v1 import money_pb2
 from stint.listings.v1 import resources_pb2, service_pb2, service_pb2_grpc
+from stint_listings.entrypoints.policy import LISTINGS_POLICY, LISTINGS_SERVICE
 from stint_runtime.errors import FailedPrecondition, NotFound
 from stint_runtime.grpc.auth import current_principal
-from stint_runtime.grpc.policy import ServicePolicy, rule
+from stint_runtime.grpc.policy import ServicePolicy
 from stint_runtime.grpc.server import ServiceBinding
 from typing_extensions import override
-
-LISTINGS_SERVICE = service_pb2.DESCRIPTOR.services_by_name["ListingsService"]
-
-LISTINGS_TEST_POLICY = ServicePolicy(
-    service=LISTINGS_SERVICE.full_name,
-    rules={
-        "CreateListing": rule("employer", mutating=True),
-        "UpdateListing": rule("employer", mutating=True),
-        "SubmitForReview": rule("employer", mutating=True),
-        "ApproveListing": rule("admin", mutating=True),
-        "RejectListing": rule("admin", mutating=True),
-        "PublishListing": rule("employer", "admin", mutating=True),
-        "CloseListing": rule("employer", "admin", mutating=True),
-        "CancelListing": rule("employer", "admin", mutating=True),
-        "GetListing": rule("employer", "student", "admin", mutating=False, public=True),
-        "SearchListings": rule("employer", "student", "admin", mutating=False, public=True),
-    },
-)
 
 # Titles and listing ids that make the test servicer misbehave on purpose.
 DOMAIN_ERROR = "domain-error"
@@ -171,7 +154,7 @@ class ListingsTestServicer(service_pb2_grpc.ListingsServiceServicer):
 
 
 def listings_binding(
-    servicer: ListingsTestServicer, policy: ServicePolicy = LISTINGS_TEST_POLICY
+    servicer: ListingsTestServicer, policy: ServicePolicy = LISTINGS_POLICY
 ) -> ServiceBinding:
     return ServiceBinding(
         descriptor=LISTINGS_SERVICE,

@@ -20,12 +20,11 @@ from opentelemetry import trace
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2, resources_pb2, service_pb2, service_pb2_grpc
 from stint.topics import LISTINGS
+from stint_listings.entrypoints.policy import LISTINGS_POLICY, LISTINGS_SERVICE
 from stint_runtime.errors import NotFound
 from stint_runtime.grpc.server import ServiceBinding
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 from stint_runtime.service import Runtime, ServiceDefinition, run_service
-
-from tests.support.grpc_listings import LISTINGS_SERVICE, LISTINGS_TEST_POLICY
 
 PROBES = "probes"
 SEEN = "seen"
@@ -95,7 +94,7 @@ def build(runtime: Runtime) -> ServiceDefinition:
                 # The generated base class answers UNIMPLEMENTED for the RPCs not served here.
                 ProbeListings(runtime),  # type: ignore[abstract]
                 service_pb2_grpc.add_ListingsServiceServicer_to_server,
-                LISTINGS_TEST_POLICY,
+                LISTINGS_POLICY,
             )
         ],
         publishes=[LISTINGS],

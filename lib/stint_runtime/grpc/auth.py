@@ -5,31 +5,22 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 import jwt
 
 from stint_runtime.errors import Unauthenticated
 from stint_runtime.settings import StintSettings
+from stint_runtime.values import Actor
 
 Role = Literal["employer", "student", "admin"]
 ROLES: Final[frozenset[str]] = frozenset(get_args(Role))
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The caller of an RPC; `role` is None only for the anonymous caller of a public RPC."""
-
-    subject: str
-    role: Role | None
-    org: str | None = None
-
-    @property
-    def is_anonymous(self) -> bool:
-        return self.role is None
-
+# The caller of an RPC is the services' Actor; `role` is None only for the anonymous caller of
+# a public RPC.
+Principal: TypeAlias = Actor
 
 ANONYMOUS: Final = Principal(subject="", role=None)
 
@@ -65,7 +56,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise Unauthenticated("token org must be a non-empty string")
     if role == "employer" and org is None:
         raise Unauthenticated("an employer token must carry an org claim")
-    return Principal(subject=subject, role=cast(Role, role), org=org)
+    return Principal(subject=subject, role=role, org=org)
 
 
 class TokenVerifier:

@@ -10,6 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from stint.listings.v1 import service_pb2, service_pb2_grpc
+from stint_listings.entrypoints.policy import LISTINGS_POLICY
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.grpc.policy import PolicyError, ServicePolicy
 from stint_runtime.grpc.server import build_server
@@ -17,7 +18,6 @@ from stint_runtime.settings import StintSettings
 
 from tests.integration.grpc.conftest import MAX_MESSAGE_BYTES, Harness
 from tests.support.grpc_listings import (
-    LISTINGS_TEST_POLICY,
     SLOW,
     ListingsTestServicer,
     listings_binding,
@@ -54,16 +54,16 @@ async def test_a_policy_must_cover_exactly_the_service_methods(
     grpc_settings: StintSettings,
 ) -> None:
     incomplete = ServicePolicy(
-        service=LISTINGS_TEST_POLICY.service,
-        rules={k: v for k, v in LISTINGS_TEST_POLICY.rules.items() if k != "SearchListings"},
+        service=LISTINGS_POLICY.service,
+        rules={k: v for k, v in LISTINGS_POLICY.rules.items() if k != "SearchListings"},
     )
     with pytest.raises(PolicyError, match="SearchListings"):
         await build_server(grpc_settings, [listings_binding(ListingsTestServicer(), incomplete)])
     extra = ServicePolicy(
-        service=LISTINGS_TEST_POLICY.service,
+        service=LISTINGS_POLICY.service,
         rules={
-            **LISTINGS_TEST_POLICY.rules,
-            "DeleteEverything": LISTINGS_TEST_POLICY.rules["GetListing"],
+            **LISTINGS_POLICY.rules,
+            "DeleteEverything": LISTINGS_POLICY.rules["GetListing"],
         },
     )
     with pytest.raises(PolicyError, match="DeleteEverything"):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from stint_listings.entrypoints.policy import LISTINGS_POLICY, LISTINGS_SERVICE
 from stint_runtime.errors import PermissionDenied
 from stint_runtime.grpc.auth import ANONYMOUS, Principal
 from stint_runtime.grpc.policy import PolicyError, Rule, ServicePolicy, full_method_name, rule
-
-from tests.support.grpc_listings import LISTINGS_SERVICE, LISTINGS_TEST_POLICY
 
 ADMIN = Principal("a", "admin")
 STUDENT = Principal("s", "student")
@@ -15,34 +14,32 @@ EMPLOYER = Principal("e", "employer", "org-1")
 
 
 def test_a_complete_policy_covers_the_service() -> None:
-    LISTINGS_TEST_POLICY.check_covers(LISTINGS_SERVICE)
+    LISTINGS_POLICY.check_covers(LISTINGS_SERVICE)
 
 
 def test_a_missing_or_unknown_method_fails_the_check() -> None:
-    rules = dict(LISTINGS_TEST_POLICY.rules)
+    rules = dict(LISTINGS_POLICY.rules)
     del rules["CancelListing"]
     with pytest.raises(PolicyError, match="CancelListing"):
-        ServicePolicy(LISTINGS_TEST_POLICY.service, rules).check_covers(LISTINGS_SERVICE)
+        ServicePolicy(LISTINGS_POLICY.service, rules).check_covers(LISTINGS_SERVICE)
     rules["CancelListing"] = rules["Typo"] = rule("admin", mutating=True)
     with pytest.raises(PolicyError, match="Typo"):
-        ServicePolicy(LISTINGS_TEST_POLICY.service, rules).check_covers(LISTINGS_SERVICE)
+        ServicePolicy(LISTINGS_POLICY.service, rules).check_covers(LISTINGS_SERVICE)
     with pytest.raises(PolicyError, match="used for"):
-        ServicePolicy("stint.other.v1.Other", LISTINGS_TEST_POLICY.rules).check_covers(
-            LISTINGS_SERVICE
-        )
+        ServicePolicy("stint.other.v1.Other", LISTINGS_POLICY.rules).check_covers(LISTINGS_SERVICE)
 
 
 def test_roles_decide_and_the_wrong_role_is_permission_denied() -> None:
-    assert LISTINGS_TEST_POLICY.authorize("ApproveListing", ADMIN).mutating
+    assert LISTINGS_POLICY.authorize("ApproveListing", ADMIN).mutating
     with pytest.raises(PermissionDenied, match="student may not call ApproveListing"):
-        LISTINGS_TEST_POLICY.authorize("ApproveListing", STUDENT)
+        LISTINGS_POLICY.authorize("ApproveListing", STUDENT)
     with pytest.raises(PermissionDenied):
-        LISTINGS_TEST_POLICY.authorize("CreateListing", ANONYMOUS)
+        LISTINGS_POLICY.authorize("CreateListing", ANONYMOUS)
 
 
 def test_public_rules_admit_anonymous_callers_and_their_roles() -> None:
-    assert LISTINGS_TEST_POLICY.authorize("GetListing", ANONYMOUS).public
-    assert LISTINGS_TEST_POLICY.authorize("GetListing", EMPLOYER)
+    assert LISTINGS_POLICY.authorize("GetListing", ANONYMOUS).public
+    assert LISTINGS_POLICY.authorize("GetListing", EMPLOYER)
     admins_only_public = rule("admin", mutating=False, public=True)
     assert admins_only_public.allows(ANONYMOUS)
     assert not admins_only_public.allows(STUDENT)

@@ -29,8 +29,7 @@ R = TypeVar("R")
 
 def caller() -> c.Actor:
     """The authenticated principal of the current call as the domain's Actor."""
-    principal = current_principal()
-    return c.Actor(subject=principal.subject, role=principal.role, org=principal.org)
+    return current_principal()
 
 
 def engagement_for(actor: c.Actor, engagement: Engagement) -> Any:

@@ -31,8 +31,7 @@ SKILL_MATCH_ALL = service_pb2.SKILL_MATCH_ALL
 
 def caller() -> c.Actor:
     """The authenticated principal of the current call as the domain's Actor."""
-    principal = current_principal()
-    return c.Actor(subject=principal.subject, role=principal.role, org=principal.org)
+    return current_principal()
 
 
 def search_query(request: service_pb2.SearchListingsRequest, actor: c.Actor) -> c.SearchListings:
