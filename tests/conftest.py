@@ -7,8 +7,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from stint_runtime.persistence.mongo import Client, connect
 from stint_runtime.stack.backends import Backend, infrastructure
 from stint_runtime.stack.embedded import Endpoints
+
+from tests.support.messaging_kit import settings_for
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +32,11 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test uses, valid as a MongoDB database, a Kafka topic and a group id."""
     stem = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:40]
     return f"t_{stem}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def mongo(infra: Endpoints) -> Iterator[Client]:
+    """A MongoDB client on the session's server; tests pick their own database names."""
+    client = connect(settings_for(infra))
+    yield client
+    client.close()

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from stint_runtime.clock import ManualClock
 from stint_runtime.messaging.publisher import KafkaPublisher
-from stint_runtime.persistence.mongo import Client, connect
+from stint_runtime.persistence.mongo import Client
 from stint_runtime.persistence.unit_of_work import UnitOfWorkFactory
 from stint_runtime.stack.embedded import Endpoints
-
-from tests.support.messaging_kit import settings_for
-
-
-@pytest.fixture
-def mongo(infra: Endpoints) -> Iterator[Client]:
-    client = connect(settings_for(infra))
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from stint_listings.bootstrap import ListingsApp, bootstrap
 from stint_runtime.clock import ManualClock
-from stint_runtime.persistence.mongo import Client, connect
-from stint_runtime.stack.embedded import Endpoints
+from stint_runtime.persistence.mongo import Client
 
 from tests.listings.builders import NOW
-from tests.support.messaging_kit import settings_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def mongo(infra: Endpoints) -> Iterator[Client]:
-    client = connect(settings_for(infra, "listings"))
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")
