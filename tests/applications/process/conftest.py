@@ -11,7 +11,7 @@ from stint_runtime.settings import load_settings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.processes import free_port
 
-from tests.applications.process.kit import ServiceProcess
+from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 

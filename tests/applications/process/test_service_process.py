@@ -31,7 +31,7 @@ from tests.applications.api.kit import (
     published_events,
 )
 from tests.applications.process.conftest import Launcher
-from tests.applications.process.kit import ServiceProcess
+from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 PRODUCTION_JWT_SECRET = "a-production-secret-that-is-not-the-dev-one"

@@ -6,10 +6,8 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-import grpc
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stint.listings.v1 import service_pb2, service_pb2_grpc
@@ -21,6 +19,7 @@ from stint_runtime.stack.processes import ManagedProcess
 
 from tests.support.grpc_listings import create_request
 from tests.support.service_probe import SEEN, SLOW_CALL_STARTED
+from tests.support.service_process import wait_serving
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -42,21 +41,6 @@ def probe_process(settings: StintSettings, log_dir: Path) -> ManagedProcess:
         env=env,
         cwd=ROOT,
     )
-
-
-async def wait_serving(channel: grpc.aio.Channel, process: ManagedProcess) -> None:
-    health = health_pb2_grpc.HealthStub(channel)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.running(), process.log_tail()
-        try:
-            reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-            if reply.status == SERVING:
-                return
-        except grpc.aio.AioRpcError:
-            pass
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"probe never SERVING:\n{process.log_tail()}")
 
 
 async def committed_lag(settings: StintSettings) -> int:

@@ -3,9 +3,6 @@ fires after a restart whose clock is past the deadline."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from stint.listings.v1 import resources_pb2, service_pb2_grpc
 from stint.topics import LISTINGS
@@ -25,10 +22,11 @@ from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.envelope import decode_envelope, unpack
 from stint_runtime.settings import StintSettings, load_settings
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import ManagedProcess, free_port
+from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ListingsClient
-from tests.support.messaging_kit import REPO_ROOT, read_topic
+from tests.support.messaging_kit import read_topic
+from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -48,63 +46,9 @@ def settings(infra: Endpoints) -> StintSettings:
     )
 
 
-class ListingsProcess:
-    """The service as `make run` starts it: settings only from the environment."""
-
-    def __init__(self, settings: StintSettings, log_dir: Path) -> None:
-        self.settings = settings
-        self.log_dir = log_dir
-        self.runs = 0
-        self.process: ManagedProcess | None = None
-
-    def start(self, clock_offset: timedelta = timedelta(0)) -> None:
-        self.runs += 1
-        env = {
-            "STINT_GRPC_PORT": str(self.settings.grpc_port),
-            "MONGODB_URI": self.settings.mongodb_uri,
-            "STINT_MONGODB_URI": self.settings.mongodb_uri,
-            "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
-            "STINT_KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
-            "STINT_MONGODB_DATABASE": self.settings.database_name,
-            "STINT_CLOCK_OFFSET_SECONDS": str(clock_offset.total_seconds()),
-            "STINT_TIMER_POLL_SECONDS": "0.2",
-            "STINT_SHUTDOWN_GRACE_SECONDS": "5",
-            "STINT_ENVIRONMENT": "test",
-        }
-        self.process = ManagedProcess(
-            f"listings run {self.runs}",
-            [sys.executable, "-m", "stint_listings"],
-            self.log_dir / f"listings-{self.runs}.log",
-            env=env,
-            cwd=REPO_ROOT,
-        )
-        self.process.start()
-
-    def stop(self) -> int | None:
-        if self.process is None:
-            return None
-        self.process.stop(timeout=30)
-        return self.process.returncode
-
-    async def wait_serving(self, channel: grpc.aio.Channel, limit: float = 60.0) -> None:
-        assert self.process is not None
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            assert self.process.running(), self.process.log_tail()
-            try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"listings never SERVING:\n{self.process.log_tail()}")
-
-
 @pytest.fixture
-def listings_process(settings: StintSettings, tmp_path: Path) -> Iterator[ListingsProcess]:
-    process = ListingsProcess(settings, tmp_path)
+def listings_process(settings: StintSettings, tmp_path: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess(settings, tmp_path)
     yield process
     process.stop()
 
@@ -128,7 +72,7 @@ async def reflect(channel: grpc.aio.Channel) -> tuple[list[str], list[str]]:
 
 
 async def test_reflection_lists_every_listings_rpc(
-    listings_process: ListingsProcess, settings: StintSettings
+    listings_process: ServiceProcess, settings: StintSettings
 ) -> None:
     listings_process.start()
     async with insecure_channel(settings.grpc_address) as channel:
@@ -142,7 +86,7 @@ async def test_reflection_lists_every_listings_rpc(
 
 
 async def test_the_expiry_timer_fires_after_a_restart_past_the_deadline(
-    listings_process: ListingsProcess, settings: StintSettings
+    listings_process: ServiceProcess, settings: StintSettings
 ) -> None:
     listings_process.start()
     async with insecure_channel(settings.grpc_address) as channel:

@@ -64,15 +64,22 @@ class ServiceProcess:
 
     async def wait_serving(self, channel: grpc.aio.Channel, limit: float = 60.0) -> None:
         assert self.process is not None
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            assert self.process.running(), f"{self.name} exited:\n{self.process.log_tail()}"
-            try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"{self.name} never SERVING:\n{self.process.log_tail()}")
+        await wait_serving(channel, self.process, limit)
+
+
+async def wait_serving(
+    channel: grpc.aio.Channel, process: ManagedProcess, limit: float = 60.0
+) -> None:
+    """Until the process's gRPC health says SERVING; fails with its log if it dies or stalls."""
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert process.running(), f"{process.name} exited:\n{process.log_tail()}"
+        try:
+            reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+            if reply.status == SERVING:
+                return
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{process.name} never SERVING:\n{process.log_tail()}")
