@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -139,17 +139,20 @@ class IdempotencyStore:
         )
 
     def ensure_indexes(self) -> None:
-        """Records expire `ttl_seconds` after they were first reserved."""
-        ttl = int(self.ttl.total_seconds())
+        """The database removes records once their wall-clock `expires_at` has passed.
+
+        Wall clock, not the injected one: the database's TTL monitor knows only real time, and a
+        test clock set in the past must not make fresh records look long expired.
+        """
         try:
             self.collection.create_index(
-                [("created_at", ASCENDING)], name="ttl", expireAfterSeconds=ttl
+                [("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0
             )
         except OperationFailure:
-            # The TTL changed since the index was made: replace it.
-            self.collection.drop_index("ttl")
+            # An index of an earlier version under the same name: replace it.
+            self.collection.drop_index("expiry")
             self.collection.create_index(
-                [("created_at", ASCENDING)], name="ttl", expireAfterSeconds=ttl
+                [("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0
             )
 
     def reserve(
@@ -174,6 +177,7 @@ class IdempotencyStore:
                         "owner": owner,
                         "lease_until": now + self.lease,
                         "created_at": now,
+                        "expires_at": datetime.now(UTC) + self.ttl,
                     }
                 )
                 return Reservation(rid, owner)

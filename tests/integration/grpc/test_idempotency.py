@@ -4,11 +4,20 @@ request with the same key is refused, two callers' keys never mix."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from stint_runtime.clock import ManualClock
 from stint_runtime.grpc.client import call_metadata
-from stint_runtime.grpc.idempotency import IN_PROGRESS, KEY_REUSED
+from stint_runtime.grpc.idempotency import (
+    COLLECTION,
+    IN_PROGRESS,
+    KEY_REUSED,
+    IdempotencyStore,
+    Reservation,
+)
+from stint_runtime.persistence.mongo import Client
 
 from tests.integration.grpc.conftest import Harness
 from tests.support.grpc_listings import DOMAIN_ERROR, SLOW, create_request
@@ -100,3 +109,25 @@ async def test_an_unexpected_failure_releases_the_key_for_a_retry(harness: Harne
             await harness.stub.CreateListing(create_request(BOOM), metadata=metadata)
         assert failed.value.code() == grpc.StatusCode.INTERNAL
     assert harness.servicer.calls["CreateListing"] == 2
+
+
+def test_records_expire_by_wall_clock_even_under_a_test_clock(
+    mongo: Client, unique_name: str
+) -> None:
+    """The database's TTL monitor uses real time: a clock set in the past must not expire keys."""
+    long_ago = ManualClock(datetime(2001, 1, 1, tzinfo=UTC))
+    store = IdempotencyStore(
+        mongo[unique_name][COLLECTION], ttl_seconds=3600, lease_seconds=60, clock=long_ago
+    )
+    store.ensure_indexes()
+    reservation = store.reserve("emp-1", "key-1", "CreateListing#abc")
+    assert isinstance(reservation, Reservation)
+    record = store.collection.find_one({"_id": reservation.record_id}) or {}
+    wall_clock_ttl = datetime.now(UTC) + timedelta(hours=1) - record["expires_at"]
+    assert timedelta(0) <= wall_clock_ttl < timedelta(minutes=1)
+    ttl_indexes = {
+        tuple(spec["key"]): spec.get("expireAfterSeconds")
+        for spec in store.collection.list_indexes()
+        if "expireAfterSeconds" in spec
+    }
+    assert ttl_indexes == {("expires_at",): 0}
