@@ -106,7 +106,7 @@ async def test_the_last_seat_fills_then_reopens_on_cancellation(
     assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
 
 
-async def test_two_engagements_racing_for_the_last_seat_never_over_fill(
+async def test_two_engagements_racing_for_the_last_seat_never_over_fill_nor_lose_one(
     client: ListingsClient, applications: ApplicationsStandIn, service: ServiceApp
 ) -> None:
     listing = await client.published(seats=1)
@@ -123,8 +123,36 @@ async def test_two_engagements_racing_for_the_last_seat_never_over_fill(
 
     stored = await client.get(listing.id)
     assert (stored.seats_filled, stored.status) == (1, Status.LISTING_STATUS_FILLED)
-    events = await listing_events(client, listing.id, 3)
-    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled"]
+
+    # Whichever won, the other waits for the seat rather than being dropped.
+    await handled(service, await applications.cancelled(listing.id, "eng-x"))
+    stored = await client.get(listing.id)
+    assert (stored.seats_filled, stored.status) == (1, Status.LISTING_STATUS_FILLED)
+
+    await applications.cancelled(listing.id, "eng-y")
+    reopened = await client.wait_for_status(listing.id, Status.LISTING_STATUS_PUBLISHED)
+    assert reopened.seats_filled == 0
+    events = await listing_events(client, listing.id, 4)
+    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
+
+
+async def test_a_start_consumed_before_the_cancellation_that_made_room_keeps_its_seat(
+    client: ListingsClient, applications: ApplicationsStandIn, service: ServiceApp
+) -> None:
+    """E1 cancelled, then E2 started: keyed by engagement, listings may see them swapped."""
+    listing = await client.published(seats=1)
+    await handled(service, await applications.started(listing.id, "eng-1"))
+    await handled(service, await applications.started(listing.id, "eng-2"))
+    await handled(service, await applications.cancelled(listing.id, "eng-1"))
+
+    stored = await client.get(listing.id)
+    assert (stored.seats_filled, stored.status) == (1, Status.LISTING_STATUS_FILLED)
+
+    await applications.cancelled(listing.id, "eng-2")
+    reopened = await client.wait_for_status(listing.id, Status.LISTING_STATUS_PUBLISHED)
+    assert reopened.seats_filled == 0
+    events = await listing_events(client, listing.id, 4)
+    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
 
 
 async def test_an_expired_engagement_frees_its_seat(

@@ -42,6 +42,25 @@ def test_a_listing_round_trips_through_its_document(app: ListingsApp) -> None:
     assert stored.publish_time == listing.publish_time
 
 
+def test_waiting_engagements_round_trip_in_order(app: ListingsApp) -> None:
+    listing = _published(app, seats=1)
+    for engagement in ("e-1", "e-3", "e-2"):
+        app.run(handlers.take_seat, c.TakeSeat(listing.id, engagement))
+    stored = app.run(handlers.get_listing, c.GetListing(OWNER, listing.id))
+    assert (stored.seat_holders, stored.seat_waiting) == (frozenset({"e-1"}), ("e-3", "e-2"))
+    assert (stored.status, stored.seats_filled) == (S.FILLED, 1)
+
+
+def test_a_document_written_before_waiting_existed_loads_with_no_one_waiting(
+    app: ListingsApp,
+) -> None:
+    listing = _published(app, seats=1)
+    app.uow_factory.db[LISTINGS].update_one({"_id": listing.id}, {"$unset": {"seat_waiting": ""}})
+    app.run(handlers.take_seat, c.TakeSeat(listing.id, "e-1"))
+    stored = app.run(handlers.get_listing, c.GetListing(OWNER, listing.id))
+    assert (stored.seat_holders, stored.seat_waiting) == (frozenset({"e-1"}), ())
+
+
 def test_state_and_events_land_together_in_the_outbox(app: ListingsApp) -> None:
     listing = _published(app)
     assert _outbox(app, listing.id) == [("ListingSubmitted", 2), ("ListingPublished", 4)]

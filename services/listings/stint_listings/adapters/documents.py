@@ -57,6 +57,7 @@ def to_document(listing: Listing) -> Document:
         "version": listing.version,
         "content": _content_document(content),
         "seat_holders": sorted(listing.seat_holders),
+        "seat_waiting": list(listing.seat_waiting),
         "seats_filled": listing.seats_filled,
         "reviewed_by": listing.reviewed_by,
         "approve_time": listing.approve_time,
@@ -114,6 +115,8 @@ def from_document(document: Document) -> Listing:
         status=ListingStatus(document["status"]),
         version=document["version"],
         seat_holders=frozenset(document["seat_holders"]),
+        # Documents written before engagements could wait have no such field.
+        seat_waiting=tuple(document.get("seat_waiting", ())),
         reviewed_by=document["reviewed_by"],
         approve_time=document["approve_time"],
         moderation_reason=document["moderation_reason"],

@@ -67,6 +67,10 @@ class Listing:
     version: int = 1
     # Engagements holding a seat: a set, so a redelivered event can never count twice.
     seat_holders: frozenset[str] = frozenset()
+    # Engagements started while every seat was held, earliest first. Applications owns the
+    # seat limit, so such a start only arrived before the cancellation that made room for it
+    # (events are keyed by engagement, so their order across engagements is not kept).
+    seat_waiting: tuple[str, ...] = ()
     reviewed_by: str = ""
     approve_time: datetime | None = None
     moderation_reason: str = ""
@@ -184,33 +188,44 @@ class Listing:
         self._move(S.EXPIRED, now, ListingExpired(self.id))
 
     def seat_taken(self, engagement_id: str, now: datetime) -> bool:
-        """Count the engagement's seat once; False when it was already counted."""
-        if engagement_id in self.seat_holders:
+        """Count the engagement's seat once; False when it was already counted.
+
+        A start on a full listing waits for the seat its holder's cancellation will free:
+        the seat is never dropped and never over-filled.
+        """
+        if engagement_id in self.seat_holders or engagement_id in self.seat_waiting:
             return False
         self._require(SEAT_HOLDING, "take a seat on")
-        if self.seats_filled >= self.content.seats:
-            raise FailedPrecondition(
-                f"cannot take a seat on a {self.status.value} listing: "
-                f"all {self.content.seats} seats are taken"
-            )
-        self.seat_holders = self.seat_holders | {engagement_id}
         self.update_time = now
+        if self.seats_filled >= self.content.seats:
+            self.seat_waiting = (*self.seat_waiting, engagement_id)
+            return True
+        self.seat_holders = self.seat_holders | {engagement_id}
         if self.status is S.PUBLISHED and self.seats_filled == self.content.seats:
             self.end_time = now
             self._move(S.FILLED, now, ListingFilled(self.id))
         return True
 
     def seat_freed(self, engagement_id: str, now: datetime) -> bool:
-        """Free the engagement's seat; False when it held none (a redelivery or a refused seat).
+        """Free the engagement's seat, or its place in line; False when it had neither.
 
-        A listing reopened after its deadline is PUBLISHED with a past-due expiry timer, so it
-        expires on the timer's next pass.
+        A freed seat goes to the earliest waiting engagement; the listing reopens only when a
+        seat is left over. A listing reopened after its deadline is PUBLISHED with a past-due
+        expiry timer, so it expires on the timer's next pass.
         """
+        if engagement_id in self.seat_waiting:
+            self.seat_waiting = tuple(e for e in self.seat_waiting if e != engagement_id)
+            self.update_time = now
+            return True
         if engagement_id not in self.seat_holders:
             return False
         self.seat_holders = self.seat_holders - {engagement_id}
         self.update_time = now
-        if self.status is S.FILLED:
+        while self.seat_waiting and self.seats_filled < self.content.seats:
+            promoted, *rest = self.seat_waiting
+            self.seat_holders = self.seat_holders | {promoted}
+            self.seat_waiting = tuple(rest)
+        if self.status is S.FILLED and self.seats_filled < self.content.seats:
             self.end_time = None
             self._move(S.PUBLISHED, now, ListingReopened(self.id))
         return True

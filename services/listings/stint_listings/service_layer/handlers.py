@@ -197,7 +197,10 @@ def search_listings(query: c.SearchListings, listings: ListingRepository, ctx: C
 
 
 def take_seat(cmd: c.TakeSeat, listings: ListingRepository, ctx: Context) -> Listing | None:
-    """An engagement started; a redelivery or a refused seat changes nothing (and is logged)."""
+    """An engagement started (or waits for a seat); a redelivery changes nothing.
+
+    A start where no engagement can start (a DRAFT listing, say) is refused and logged.
+    """
     listing = listings.get(cmd.listing_id)
     if listing is None:
         log.warning("engagement for an unknown listing", extra=_seat_log(cmd))

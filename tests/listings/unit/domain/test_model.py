@@ -163,13 +163,75 @@ def test_a_redelivered_seat_event_counts_once() -> None:
     assert listing.seats_filled == 0
 
 
-def test_a_seat_on_a_full_listing_is_refused_and_never_over_counted() -> None:
+def test_a_start_on_a_full_listing_waits_and_never_over_fills() -> None:
+    listing = published(seats=1)
+    assert listing.seat_taken("e-1", NOW) is True
+    assert listing.seat_taken("e-2", NOW) is True
+    assert (listing.status, listing.seats_filled) == (S.FILLED, 1)
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-1"}), ("e-2",))
+    assert listing.events == [events.ListingFilled("l-1")]
+
+
+def test_a_start_redelivered_while_holding_or_waiting_is_a_no_op() -> None:
     listing = published(seats=1)
     listing.seat_taken("e-1", NOW)
-    with pytest.raises(FailedPrecondition, match="all 1 seats are taken"):
-        listing.seat_taken("e-2", NOW)
-    assert (listing.seats_filled, listing.seat_holders) == (1, frozenset({"e-1"}))
+    listing.seat_taken("e-2", NOW)
+    listing.events.clear()
     assert listing.seat_taken("e-1", NOW) is False
+    assert listing.seat_taken("e-2", NOW) is False
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-1"}), ("e-2",))
+    assert listing.events == []
+
+
+def test_a_cancellation_arriving_after_a_waiting_start_hands_the_seat_on() -> None:
+    """E1 cancelled and E2 started, consumed in the other order: E2 keeps the seat."""
+    listing = published(seats=1)
+    listing.seat_taken("e-1", NOW)
+    listing.seat_taken("e-2", NOW)
+    listing.events.clear()
+
+    assert listing.seat_freed("e-1", NOW) is True
+    assert (listing.status, listing.seats_filled) == (S.FILLED, 1)
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-2"}), ())
+    assert listing.events == []
+    assert listing.seat_freed("e-1", NOW) is False
+
+    assert listing.seat_freed("e-2", NOW) is True
+    assert (listing.status, listing.seats_filled) == (S.PUBLISHED, 0)
+    assert listing.events == [events.ListingReopened("l-1")]
+    assert listing.seat_freed("e-2", NOW) is False
+    assert listing.events == [events.ListingReopened("l-1")]
+
+
+def test_the_earliest_waiting_engagement_gets_the_freed_seat() -> None:
+    listing = published(seats=2)
+    for engagement in ("e-1", "e-2", "e-3", "e-4"):
+        listing.seat_taken(engagement, NOW)
+    assert list(listing.seat_waiting) == ["e-3", "e-4"]
+    listing.seat_freed("e-2", NOW)
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-1", "e-3"}), ("e-4",))
+    assert (listing.status, listing.seats_filled) == (S.FILLED, 2)
+
+
+def test_cancelling_a_waiting_engagement_only_removes_it_from_the_line() -> None:
+    listing = published(seats=1)
+    for engagement in ("e-1", "e-2", "e-3"):
+        listing.seat_taken(engagement, NOW)
+    listing.events.clear()
+    assert listing.seat_freed("e-2", NOW) is True
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-1"}), ("e-3",))
+    assert (listing.status, listing.seats_filled, listing.events) == (S.FILLED, 1, [])
+    assert listing.seat_freed("e-2", NOW) is False
+
+
+@pytest.mark.parametrize("status", [S.CLOSED, S.EXPIRED])
+def test_a_start_beyond_the_seats_of_a_closed_listing_waits_too(status: ListingStatus) -> None:
+    listing = in_state(status, seats=1)
+    listing.seat_taken("e-1", NOW)
+    listing.seat_taken("e-2", NOW)
+    listing.seat_freed("e-1", NOW)
+    assert (listing.seat_holders, listing.seat_waiting) == (frozenset({"e-2"}), ())
+    assert (listing.status, listing.events) == (status, [])
 
 
 @pytest.mark.parametrize("status", [S.CLOSED, S.EXPIRED])

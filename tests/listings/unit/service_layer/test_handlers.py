@@ -139,10 +139,13 @@ def test_seat_events_are_idempotent_and_never_over_fill(ctx: Context) -> None:
     assert handlers.take_seat(c.TakeSeat("l-1", "e-1"), repo, ctx) is not None
     version = repo.stored["l-1"].version
     handlers.take_seat(c.TakeSeat("l-1", "e-1"), repo, ctx)
+    assert repo.stored["l-1"].version == version
+    handlers.take_seat(c.TakeSeat("l-1", "e-2"), repo, ctx)  # waits: saved, not dropped
     handlers.take_seat(c.TakeSeat("l-1", "e-2"), repo, ctx)
-    assert (repo.stored["l-1"].seats_filled, repo.stored["l-1"].version) == (1, version)
+    stored = repo.stored["l-1"]
+    assert (stored.seats_filled, stored.seat_waiting, stored.version) == (1, ("e-2",), version + 1)
     handlers.free_seat(c.FreeSeat("l-1", "e-2"), repo, ctx)
-    assert repo.stored["l-1"].status is S.FILLED
+    assert (repo.stored["l-1"].status, repo.stored["l-1"].seat_waiting) == (S.FILLED, ())
     assert handlers.take_seat(c.TakeSeat("unknown", "e-9"), repo, ctx) is None
     assert handlers.free_seat(c.FreeSeat("unknown", "e-9"), repo, ctx) is None
 
