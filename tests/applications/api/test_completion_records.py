@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from stint.applications.v1 import resources_pb2, service_pb2
 from stint_applications.adapters.signing import dev_private_key, key_id, verify
 
@@ -21,12 +22,27 @@ from tests.applications.builders import NOW
 
 pytestmark = pytest.mark.integration
 PUBLIC_KEY = dev_private_key().public_key()
+OTHER_KEY = Ed25519PrivateKey.generate().public_key()
 
 
 def changed(record: resources_pb2.CompletionRecord) -> list[resources_pb2.CompletionRecord]:
-    """Copies of `record`, each with one field of the claim (or the signed bytes) altered."""
+    """Copies of `record`, each with one field of the record, its claim or the signed bytes
+    altered."""
     copies = []
-    for field in ("student_id", "listing_title", "estimated_hours", "skills", "complete_time"):
+    for record_field, value in (("id", "cr-forged"), ("key_id", key_id(OTHER_KEY))):
+        relabelled = resources_pb2.CompletionRecord()
+        relabelled.CopyFrom(record)
+        setattr(relabelled, record_field, value)
+        copies.append(relabelled)
+    for field in (
+        "student_id",
+        "listing_title",
+        "estimated_hours",
+        "skills",
+        "complete_time",
+        "record_id",
+        "key_id",
+    ):
         copy = resources_pb2.CompletionRecord()
         copy.CopyFrom(record)
         claim = copy.claim
@@ -44,6 +60,10 @@ def changed(record: resources_pb2.CompletionRecord) -> list[resources_pb2.Comple
     forged.claim.listing_title = "Senior architect"
     forged.claim_bytes = forged.claim.SerializeToString(deterministic=True)
     copies.append(forged)
+    zeroed_signature = resources_pb2.CompletionRecord()
+    zeroed_signature.CopyFrom(record)
+    zeroed_signature.signature = bytes(len(record.signature))
+    copies.append(zeroed_signature)
     return copies
 
 
@@ -67,6 +87,7 @@ async def test_a_paid_engagement_yields_a_record_that_verifies_until_changed(
     assert verify(record, PUBLIC_KEY)
     assert record.key_id == key_id(PUBLIC_KEY)
     assert record.claim.engagement_id == paid.id
+    assert (record.claim.record_id, record.claim.key_id) == (record.id, record.key_id)
     assert record.claim.student_id == student.subject
     assert record.claim.employer_org_id == EMPLOYER.org
     assert record.claim.listing_title == listing.title

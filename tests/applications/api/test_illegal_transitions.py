@@ -22,6 +22,7 @@ from tests.applications.api.kit import (
     EMPLOYER,
     Application,
     ApplicationsClient,
+    AppStatus,
     Engagement,
     EngStatus,
     EventFeed,
@@ -282,3 +283,26 @@ async def test_applying_twice_or_to_a_closed_listing_is_refused(
         listing, listings_resources.LISTING_STATUS_CLOSED, listings_events.ListingClosed
     )
     assert await client.code_of("Apply", again, new_student()) == FAILED_PRECONDITION
+
+
+async def test_an_offer_cannot_be_accepted_after_the_listing_closed(
+    client: ApplicationsClient, feed: EventFeed
+) -> None:
+    listing = await feed.published()
+    student = new_student()
+    offered = await client.offered(listing.id, student)
+    await feed.changed(
+        listing, listings_resources.LISTING_STATUS_CLOSED, listings_events.ListingClosed
+    )
+    rejected = await client.get_application(offered.id)
+    assert rejected.status == AppStatus.APPLICATION_STATUS_REJECTED
+    assert rejected.reason == "the listing was closed"
+    request = service_pb2.AcceptOfferRequest(
+        application_id=rejected.id, expected_version=rejected.version
+    )
+    assert await client.code_of("AcceptOffer", request, student) == FAILED_PRECONDITION
+    assert not (await client.get_application(offered.id)).engagement_id
+    engagements = await client.call(
+        "ListEngagements", service_pb2.ListEngagementsRequest(listing_id=listing.id), EMPLOYER
+    )
+    assert list(engagements.engagements) == []

@@ -1,10 +1,15 @@
 """The `stint.applications.v1` contract: aggregates and events <-> protobuf messages, and the
 consumed `listings.v1` / `payouts.v1` events -> commands.
 
-Events carry ids, states, times and the reasons the event itself names; free text written by
-users (cover letters, answers, offer messages, notes, links, checklists, dispute texts,
-unpublished feedback) stays out of them, and so do the agreed acceptance criteria: consumers
-read those through the API, where authorization applies.
+Events carry ids, states, numbers and times, and exactly these texts: the employer's reason in
+ApplicationRejected and EngagementCancelled (the event's `reason` and the embedded
+Application.reason / Engagement.cancellation_reason; the student and integrators need it, and a
+listing closing gives its own fixed reason there), the fixed reason of an expired application,
+the listing title, and feedback once published (FeedbackPublished and the embedded engagement).
+Everything else users write stays out of them: cover letters, screening answers, offer
+messages, the student's withdraw/decline reasons, submission notes, links and checklists,
+revision reasons, dispute reasons and resolutions, unpublished feedback; so do the agreed
+acceptance criteria. Consumers read those through the API, where authorization applies.
 """
 
 from __future__ import annotations
@@ -211,8 +216,11 @@ def engagement_event(event: events.EngagementEvent, engagement: Engagement) -> M
     )
 
 
-def completion_claim_message(claim: CompletionClaim) -> resources_pb2.CompletionClaim:
+def completion_claim_message(claim: CompletionClaim, key_id: str) -> resources_pb2.CompletionClaim:
+    """The claim as signed by the key named `key_id`."""
     return resources_pb2.CompletionClaim(
+        record_id=claim.record_id,
+        key_id=key_id,
         engagement_id=claim.engagement_id,
         listing_id=claim.listing_id,
         listing_title=claim.listing_title,

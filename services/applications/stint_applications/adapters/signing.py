@@ -1,7 +1,9 @@
 """Completion records signed by the platform with Ed25519, verifiable with its public key.
 
-The signature covers `claim_bytes`: the CompletionClaim's deterministic protobuf serialization.
-A verifier checks the signature over those bytes and that `claim` says the same thing.
+The signature covers `claim_bytes`: the CompletionClaim's deterministic protobuf serialization,
+which includes the record's id and the signing key's id. A verifier checks the signature over
+those bytes, that `claim` says the same thing, and that the record's id and key id are the
+signed ones (so a valid signature cannot be re-labelled as another record or another key).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class CompletionSigner:
         self.key_id = key_id(self.public_key)
 
     def sign(self, claim: CompletionClaim) -> resources_pb2.CompletionRecord:
-        message = completion_claim_message(claim)
+        message = completion_claim_message(claim, self.key_id)
         claim_bytes = message.SerializeToString(deterministic=True)
         return resources_pb2.CompletionRecord(
             id=claim.record_id,
@@ -66,12 +68,15 @@ class CompletionSigner:
 
 
 def verify(record: resources_pb2.CompletionRecord, public_key: Ed25519PublicKey) -> bool:
-    """True when the platform signed `claim_bytes` and `claim` is what they say."""
-    if record.signature_algorithm != ALGORITHM:
+    """True when `public_key` signed `claim_bytes`, and `claim`, the record's id and its key id
+    are what those bytes say."""
+    if record.signature_algorithm != ALGORITHM or record.key_id != key_id(public_key):
         return False
     try:
         public_key.verify(record.signature, record.claim_bytes)
         signed = resources_pb2.CompletionClaim.FromString(record.claim_bytes)
     except (InvalidSignature, DecodeError):
         return False
-    return signed == record.claim
+    return (
+        signed == record.claim and signed.record_id == record.id and signed.key_id == record.key_id
+    )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from stint_runtime.clock import Clock
 from stint_runtime.errors import (
     ConcurrencyConflict,
+    FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -234,6 +235,12 @@ def accept_offer(cmd: c.AcceptOffer, store: Store, ctx: Context) -> Accepted:
     listing = store.listings.get(application.listing_id)
     if listing is None:
         raise NotFound(f"listing {application.listing_id} not found")
+    if listing.status is not ListingStatus.PUBLISHED:
+        # A closing listing rejects its offers too, but an acceptance may read the snapshot
+        # before that rejection lands; a FILLED listing is refused here as well as by its seats.
+        raise FailedPrecondition(
+            f"cannot accept an offer on a listing that is {listing.status.value}"
+        )
     seats = store.seats.get(listing.id)
     seats.take(engagement_id, listing.seats)
     engagement = Engagement.start(

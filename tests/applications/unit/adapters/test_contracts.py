@@ -18,6 +18,7 @@ from tests.applications.builders import (
     POLICY,
     application,
     checklist,
+    engagement,
     listing,
     offered,
     submitted,
@@ -44,6 +45,47 @@ def test_application_events_leave_out_free_text() -> None:
     rejected = contracts.application_event(events.ApplicationRejected("a-1", "not a fit"), app)
     assert isinstance(rejected, events_pb2.ApplicationRejected)
     assert rejected.reason == "not a fit"
+
+
+def test_only_the_employers_rejection_reason_is_carried_in_application_events() -> None:
+    declined = offered()
+    declined.decline("found another internship", NOW)
+    event = contracts.application_event(events.OfferDeclined("a-1"), declined)
+    assert isinstance(event, events_pb2.OfferDeclined)
+    assert event.application.reason == event.application.offer_message == ""
+    rejected = offered()
+    rejected.reject("the role was filled internally", NOW)
+    event = contracts.application_event(
+        events.ApplicationRejected("a-1", "the role was filled internally"), rejected
+    )
+    assert isinstance(event, events_pb2.ApplicationRejected)
+    assert event.reason == event.application.reason == "the role was filled internally"
+    assert (event.application.cover_letter, event.application.offer_message) == ("", "")
+    assert list(event.application.answers) == []
+
+
+def test_engagement_events_carry_the_cancellation_reason_but_no_other_text() -> None:
+    cancelled = engagement()
+    cancelled.cancel("budget cut", NOW)
+    event = contracts.engagement_event(events.EngagementCancelled("e-1", "budget cut"), cancelled)
+    assert isinstance(event, events_pb2.EngagementCancelled)
+    assert event.reason == event.engagement.cancellation_reason == "budget cut"
+
+    revised = submitted()
+    revised.request_revision("make the colours accessible", NOW)
+    event = contracts.engagement_event(events.RevisionRequested("e-1", 1), revised)
+    assert isinstance(event, events_pb2.RevisionRequested)
+    assert [r.reason for r in event.engagement.revisions] == [""]
+    assert list(event.engagement.submissions[0].links) == []
+    assert list(event.engagement.acceptance_criteria) == []
+
+    disputed = submitted()
+    disputed.open_dispute(Party.STUDENT, "stu-1", "no review for a week", NOW)
+    disputed.resolve_dispute("adm-1", 60, "partly delivered", NOW)
+    event = contracts.engagement_event(events.DisputeResolved("e-1", 60), disputed)
+    assert isinstance(event, events_pb2.DisputeResolved)
+    assert event.engagement.dispute.payout_percent == 60
+    assert (event.engagement.dispute.reason, event.engagement.dispute.resolution) == ("", "")
 
 
 def test_engagement_events_carry_numbers_but_not_notes() -> None:

@@ -219,6 +219,25 @@ def test_the_last_seat_goes_to_the_first_acceptance(ctx: Context) -> None:
     assert len(store.engagements.stored) == 1
 
 
+@pytest.mark.parametrize(
+    "status",
+    [ListingStatus.CLOSED, ListingStatus.CANCELLED, ListingStatus.EXPIRED, ListingStatus.FILLED],
+)
+def test_an_offer_cannot_be_accepted_once_the_listing_stopped_taking_seats(
+    ctx: Context, status: ListingStatus
+) -> None:
+    """The race: the snapshot has moved on, the offer's rejection has not landed yet."""
+    store = _store(seats=2)
+    app_id = _offer(store, ctx)
+    store.listings.put(listing(seats=2, status=status, version=5))
+    with pytest.raises(FailedPrecondition, match=f"listing that is {status.value}"):
+        handlers.accept_offer(c.AcceptOffer(STUDENT, app_id, 3), store, ctx)
+    assert store.applications.stored[app_id].status is A.OFFERED
+    assert store.engagements.stored == {}
+    assert store.seats.get("l-1").holders == frozenset()
+    assert events.OfferAccepted not in {type(event) for event in store.events_of(app_id)}
+
+
 def test_cancelling_frees_the_seat(ctx: Context) -> None:
     store = _store(seats=1)
     eng = _engage(store, ctx)
