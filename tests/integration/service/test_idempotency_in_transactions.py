@@ -55,7 +55,16 @@ async def test_a_call_cancelled_by_its_deadline_is_recorded_and_never_run_again(
         with pytest.raises(grpc.aio.AioRpcError) as cancelled:
             await stub.CreateListing(request, metadata=metadata, timeout=0.3)
         assert cancelled.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-        await asyncio.sleep(2.5)  # the work goes on in its worker thread and commits
+        # The work goes on in its worker thread, commits, and its outcome is recorded.
+        assert app.runtime is not None
+        keys = app.runtime.units.db[COLLECTION]
+        for _ in range(200):
+            record = await asyncio.to_thread(keys.find_one, {"state": "completed"})
+            if record is not None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the cancelled call's outcome was never recorded")
         replayed = await stub.CreateListing(request, metadata=metadata)
     assert replayed.listing.title == "slow:1.5"
     assert await stored_titles(app, "slow:1.5") == 1
