@@ -14,7 +14,15 @@ from stint_runtime.errors import InvalidArgument
 from stint_runtime.persistence.mongo import Document
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_PAGE_SIZE = 100
 MILLISECOND = timedelta(milliseconds=1)
+
+
+def page_size(requested: int, default: int) -> int:
+    """The size of a page: `requested`, or `default` when unset (0); beyond 1..100 is refused."""
+    if not 0 <= requested <= MAX_PAGE_SIZE:
+        raise InvalidArgument("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    return requested or default
 
 
 def order(time_field: str) -> list[tuple[str, int]]:

@@ -19,10 +19,10 @@ from stint_runtime.clock import Clock
 from stint_runtime.errors import (
     ConcurrencyConflict,
     FailedPrecondition,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
 )
+from stint_runtime.persistence.pages import page_size
 from stint_runtime.values import at_millis
 
 from stint_applications.domain import commands as c
@@ -41,7 +41,6 @@ from stint_applications.service_layer.ports import Store
 
 log = logging.getLogger("stint.applications")
 
-MAX_PAGE_SIZE = 100
 # Listings a student cannot see (never published): applying to one is NOT_FOUND.
 UNLISTED = frozenset({ListingStatus.DRAFT, ListingStatus.PENDING_REVIEW, ListingStatus.REJECTED})
 
@@ -267,12 +266,6 @@ def get_application(query: c.GetApplication, store: Store, ctx: Context) -> Appl
     return _application(store, query, _anyone_who_sees)
 
 
-def _page_size(requested: int, ctx: Context) -> int:
-    if not 0 <= requested <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-    return requested or ctx.default_page_size
-
-
 def _visible(actor: c.Actor, student_id: str) -> tuple[str, str]:
     """(employer_org_id, student_id) restrictions for the caller's list queries."""
     if actor.is_admin:
@@ -295,7 +288,7 @@ def list_applications(query: c.ListApplications, store: Store, ctx: Context) -> 
         statuses=query.statuses,
     )
     return store.applications.list(
-        application_filter, _page_size(query.page_size, ctx), query.page_token
+        application_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
     )
 
 
@@ -366,7 +359,7 @@ def list_engagements(query: c.ListEngagements, store: Store, ctx: Context) -> Pa
         statuses=query.statuses,
     )
     return store.engagements.list(
-        engagement_filter, _page_size(query.page_size, ctx), query.page_token
+        engagement_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
     )
 
 

@@ -18,10 +18,10 @@ from stint_runtime.clock import Clock
 from stint_runtime.errors import (
     ConcurrencyConflict,
     FailedPrecondition,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
 )
+from stint_runtime.persistence.pages import page_size
 from stint_runtime.values import at_millis
 
 from stint_listings.adapters.repository import ListingRepository
@@ -31,8 +31,6 @@ from stint_listings.domain.queries import ListingFilter, Page
 from stint_listings.domain.rules import PostingRules
 
 log = logging.getLogger("stint.listings")
-
-MAX_PAGE_SIZE = 100
 
 
 def _new_id() -> str:
@@ -175,8 +173,7 @@ def _visible_statuses(query: c.SearchListings) -> frozenset[ListingStatus]:
 
 
 def search_listings(query: c.SearchListings, listings: ListingRepository, ctx: Context) -> Page:
-    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    size = page_size(query.page_size, ctx.default_page_size)
     actor = query.actor
     listing_filter = ListingFilter(
         statuses=_visible_statuses(query),
@@ -191,9 +188,7 @@ def search_listings(query: c.SearchListings, listings: ListingRepository, ctx: C
         remote=query.remote,
         employer_org_id=query.employer_org_id,
     )
-    return listings.search(
-        listing_filter, query.page_size or ctx.default_page_size, query.page_token
-    )
+    return listings.search(listing_filter, size, query.page_token)
 
 
 def take_seat(cmd: c.TakeSeat, listings: ListingRepository, ctx: Context) -> Listing | None:
