@@ -13,6 +13,12 @@ DEFAULT_GRPC_PORTS: dict[str, int] = {
     "payouts": 50053,
     "notifications": 50054,
 }
+DEFAULT_METRICS_PORTS: dict[str, int] = {
+    "listings": 9101,
+    "applications": 9102,
+    "payouts": 9103,
+    "notifications": 9104,
+}
 EMBEDDED_KAFKA_PORT = 19092
 EMBEDDED_MONGODB_PORT = 27117
 EMBEDDED_SMTP_PORT = 2525
@@ -66,6 +72,21 @@ class StintSettings(BaseSettings):
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     clock_offset_seconds: float = 0.0
 
+    # Failure handling: outages are retried for as long as they last; health turns NOT_SERVING
+    # once one lasts longer than unhealthy_after_seconds. Only deterministic failures spend
+    # the attempt budgets (then a dead letter, a parked outbox record or a failed timer).
+    unhealthy_after_seconds: float = Field(default=10.0, ge=0)
+    dead_letter_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbox_max_attempts: int = Field(default=5, ge=1)
+    outbox_retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    outbox_lease_seconds: float = Field(default=10.0, gt=0)
+    timer_max_attempts: int = Field(default=10, ge=1)
+
+    # Prometheus /metrics: None = the service's default port (9101..9104), 0 = any free port,
+    # -1 = off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=-1, le=65535)
+
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     otel_exporter: Literal["none", "console", "otlp"] = "none"
@@ -82,6 +103,12 @@ class StintSettings(BaseSettings):
     def database_name(self) -> str:
         """Each service owns its database; by default it is named after the service."""
         return self.mongodb_database or f"stint_{self.service_name}"
+
+    @property
+    def metrics_port_or_default(self) -> int:
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return DEFAULT_METRICS_PORTS.get(self.service_name, 0)
 
     @property
     def grpc_address(self) -> str:

@@ -7,12 +7,17 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from google.protobuf.message import Message
 from stint.common.v1.events_pb2 import EventEnvelope
+from stint_runtime.clock import ManualClock
+from stint_runtime.messaging.envelope import new_envelope
+from stint_runtime.messaging.subscriber import Handler, Subscriber
+from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
 
@@ -142,3 +147,29 @@ async def wait_exit(child: subprocess.Popen[str], *, limit: float, log_path: Pat
         child.kill()
         log = await asyncio.to_thread(log_path.read_text)
         raise AssertionError(f"child did not exit in {limit}s; log:\n{log}") from None
+
+
+MAX_ATTEMPTS = 3  # the test subscribers' attempt budget
+
+
+class SubscriberMaker(Protocol):
+    """Builds a started-and-stopped-for-you Subscriber on the test topic (fixture `subscribe`)."""
+
+    def __call__(
+        self, handlers: Mapping[str, Handler], topics: Sequence[str] = ..., **overrides: Any
+    ) -> Subscriber: ...
+
+
+def envelope_of(event: Message, subject: str) -> EventEnvelope:
+    return new_envelope(event, source="test", subject=subject, clock=ManualClock())
+
+
+def count(event: Message, envelope: EventEnvelope, uow: UnitOfWork) -> None:
+    """A handler that counts the events of each subject."""
+    uow.db.counters.update_one(
+        {"_id": envelope.subject}, {"$inc": {"count": 1}}, upsert=True, session=uow.session
+    )
+
+
+def counts(factory: UnitOfWorkFactory) -> dict[str, int]:
+    return {doc["_id"]: doc["count"] for doc in factory.db.counters.find()}

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -14,14 +15,16 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 from google.protobuf.message import Message
 from opentelemetry import trace
+from opentelemetry.context import Context
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 from stint.common.v1.events_pb2 import EventEnvelope
 
+from stint_runtime import metrics
+from stint_runtime.errors import DomainError
+from stint_runtime.failures import is_transient
 from stint_runtime.messaging.backoff import Backoff
 from stint_runtime.messaging.envelope import (
-    InvalidEnvelopeError,
-    UnknownEventTypeError,
     context_from_envelope,
     context_from_headers,
     decode_envelope,
@@ -33,6 +36,7 @@ from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.topics import dead_letter_topic
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from stint_runtime.readiness import Readiness
 from stint_runtime.settings import StintSettings
 
 Handler = Callable[[Message, EventEnvelope, UnitOfWork], None]
@@ -52,6 +56,9 @@ class Record(Protocol):
 INBOX = "inbox"
 INBOX_TTL = timedelta(days=30)
 POLL_TIMEOUT_MS = 200
+DATABASE_PART = "event handlers"
+DEAD_LETTER_PART = "dead letters"
+BROKER_PART = "event fetching"
 
 log = logging.getLogger("stint.kafka")
 tracer = trace.get_tracer("stint.kafka")
@@ -59,6 +66,18 @@ tracer = trace.get_tracer("stint.kafka")
 
 class _AlreadyAppliedError(Exception):
     """The inbox already holds this event id for this group."""
+
+
+@dataclass
+class _RecordState:
+    """What is known of the record in hand across its attempts."""
+
+    envelope: EventEnvelope | None = None
+    event: Message | None = None
+    attempts: int = 0  # deterministic failures: the budget before the dead-letter topic
+    outage: int = 0  # transient failures in a row: retried for as long as they last
+    dead_letter_reason: str | None = None
+    dead_letter_failures: int = 0
 
 
 def inbox_id(group_id: str, event_id: str) -> str:
@@ -107,11 +126,14 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 class Subscriber:
     """A consumer group member that applies each event's effect exactly once.
 
-    Per record: the envelope is decoded (undecodable -> dead letter at once), its handler and
-    an inbox mark "<group>:<event id>" run in one unit of work in a worker thread (a duplicate
-    mark means the effect is already applied), and only then the offset is committed. A
-    handler that keeps failing is retried with backoff, then the record goes to
-    "<group>.<topic>.dlt" and the partition moves on. Types without a handler are skipped.
+    Per record: the envelope and its event are decoded (anything undecodable goes to the
+    dead-letter topic at once), its handler and an inbox mark "<group>:<event id>" run in one
+    unit of work in a worker thread (a duplicate mark means the effect is already applied), and
+    only then the offset is committed. A transient failure (database or broker outage, write
+    conflict) is retried with capped backoff for as long as it lasts, reported to `readiness`;
+    a deterministic one spends an attempt, and after `max_attempts` the record goes to
+    "<group>.<topic>.dlt" and the partition moves on. A dead-letter publish that fails is
+    retried the same way, never committed past. Types without a handler are skipped.
     """
 
     def __init__(
@@ -129,6 +151,8 @@ class Subscriber:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         max_poll_records: int = 100,
+        readiness: Readiness | None = None,
+        dead_letter_timeout: float = 10.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -141,6 +165,9 @@ class Subscriber:
         self._dead_letters = dead_letters
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff()
+        self._readiness = readiness or Readiness(grace_seconds=0)
+        self._dead_letter_timeout = dead_letter_timeout
+        self._committed: dict[TopicPartition, int] = {}
         self._consumer_config = {
             "bootstrap_servers": bootstrap_servers,
             "group_id": group_id,
@@ -167,6 +194,7 @@ class Subscriber:
         uow_factory: UnitOfWorkFactory,
         dead_letters: KafkaPublisher,
         group_id: str | None = None,
+        readiness: Readiness | None = None,
     ) -> Subscriber:
         """A subscriber for a service: its group is the service name unless told otherwise."""
         return cls(
@@ -181,6 +209,8 @@ class Subscriber:
                 settings.kafka_retry_backoff_seconds, settings.kafka_retry_backoff_max_seconds
             ),
             client_id=f"stint-{settings.service_name}",
+            readiness=readiness,
+            dead_letter_timeout=settings.dead_letter_timeout_seconds,
         )
 
     def dead_letter_topics(self) -> list[str]:
@@ -198,21 +228,27 @@ class Subscriber:
         self._task = asyncio.create_task(self._consume(), name=f"subscriber-{self.group_id}")
 
     async def run(self) -> None:
-        """Consume until stop() is called (or the loop fails)."""
+        """Consume until stop() is called (or the loop fails).
+
+        Cancelling run() does not cancel the consuming: only stop() ends it, in order (finish
+        the record in hand, commit it, leave the group).
+        """
         await self.start()
         assert self._task is not None
-        await self._task
+        await asyncio.shield(self._task)
 
     async def stop(self) -> None:
-        """Finish the record in flight, commit it, leave the group."""
+        """Stop fetching, finish the record in hand, commit it, leave the group, close."""
         self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
-            self._task = None
-        if self._consumer is not None:
-            consumer, self._consumer = self._consumer, None
-            await consumer.stop()
+        try:
+            if self._task is not None:
+                task, self._task = self._task, None
+                with contextlib.suppress(Exception):
+                    await task
+        finally:
+            if self._consumer is not None:
+                consumer, self._consumer = self._consumer, None
+                await consumer.stop()  # leaves the group: its partitions move at once
 
     async def wait_assigned(self) -> None:
         """Wait until the group join gave this member partitions (for tests and readiness)."""
@@ -223,90 +259,139 @@ class Subscriber:
         while not self._stopping.is_set():
             try:
                 batches = await self._consumer.getmany(timeout_ms=POLL_TIMEOUT_MS)
-                failures = 0
             except KafkaError as exc:
                 failures += 1
+                self._readiness.degraded(BROKER_PART, type(exc).__name__)
                 log.error("fetch failed", extra={"error": type(exc).__name__})
                 await self._pause(self._backoff.delay(failures))
                 continue
+            failures = 0
+            self._readiness.recovered(BROKER_PART)
             for tp, records in batches.items():
                 for record in records:
                     if self._stopping.is_set():
                         return
-                    async with self.processing:
-                        # Checked under the lock a revoke takes: a partition handed to another
-                        # member meanwhile is neither processed nor committed here.
-                        if tp not in self._consumer.assignment():
-                            break
-                        if not await self._process(record):
-                            return
+                    if not await self._handle(tp, record):
+                        break  # stopping, or the partition moved to another member
+                self._record_lag(tp)
+
+    async def _handle(self, tp: TopicPartition, record: Record) -> bool:
+        """Process and commit one record; False when stop() or a revoke interrupted it.
+
+        Each attempt runs under the processing lock (a revoke waits for it, so nothing
+        processed stays uncommitted); waits between attempts do not hold it.
+        """
+        state = self._decode(record)
+        with tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=self._producer_context(record, state.envelope),
+            kind=trace.SpanKind.CONSUMER,
+            attributes=self._span_attributes(record, state.envelope),
+        ) as span:
+            while True:
+                async with self.processing:
+                    # Checked under the lock a revoke takes: a partition handed to another
+                    # member meanwhile is neither processed nor committed here.
+                    if tp not in self._consumer.assignment():
+                        return False
+                    delay = await self._attempt(record, state)
+                    if delay is None:
                         await self._commit(tp, record.offset + 1)
+                        if state.dead_letter_reason is not None:
+                            span.set_status(trace.StatusCode.ERROR, state.dead_letter_reason)
+                        return True
+                if await self._pause(delay):
+                    return False
+
+    def _decode(self, record: Record) -> _RecordState:
+        """The record's envelope and event; anything undecodable is marked for dead-lettering."""
+        state = _RecordState()
+        try:
+            state.envelope = decode_envelope(record.value)
+            if state.envelope.type in self._handlers:
+                state.event = unpack(state.envelope)
+        except Exception as exc:  # whatever the bytes are, they never stop the partition
+            state.dead_letter_reason = f"undecodable: {type(exc).__name__}: {exc}"
+            state.attempts = 1
+        return state
 
     async def _commit(self, tp: TopicPartition, offset: int) -> None:
         try:
             await self._consumer.commit({tp: offset})
+            self._committed[tp] = offset
         except (CommitFailedError, KafkaError) as exc:
             # The partition moved to another member, which resumes from the last commit;
             # the inbox makes the redelivered records harmless.
             log.warning("offset commit failed", extra={"error": type(exc).__name__})
 
-    async def _process(self, record: Record) -> bool:
-        """Apply, skip or dead-letter a record; False if stop() interrupted it (do not commit)."""
-        try:
-            envelope = decode_envelope(record.value)
-            event = unpack(envelope) if envelope.type in self._handlers else None
-        except (InvalidEnvelopeError, UnknownEventTypeError) as exc:
-            return await self._dead_letter(record, f"undecodable: {exc}", attempts=1)
+    async def _attempt(self, record: Record, state: _RecordState) -> float | None:
+        """One step for a record: None when it is done, else seconds to wait before the next."""
+        if state.dead_letter_reason is not None:
+            return await self._dead_letter(record, state)
+        envelope, event = state.envelope, state.event
+        assert envelope is not None
         if event is None:
             log.debug("no handler; skipped", extra={"event_type": envelope.type})
-            return True
-        handler = self._handlers[envelope.type]
-        carrier = headers_as_carrier(record.headers)
-        parent = (
-            context_from_headers(record.headers)
-            if "traceparent" in carrier
-            else context_from_envelope(envelope)
-        )
-        with tracer.start_as_current_span(
-            f"{record.topic} process",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes=self._span_attributes(record, envelope),
-        ) as span:
-            for attempt in range(1, self._max_attempts + 1):
-                try:
-                    await asyncio.to_thread(self._apply, handler, event, envelope)
-                    return True
-                except Exception as exc:
-                    reason = f"handler raised {type(exc).__name__}"
-                    log.warning(
-                        "event handler failed",
-                        extra={
-                            "event_id": envelope.id,
-                            "event_type": envelope.type,
-                            "attempt": attempt,
-                            "error": type(exc).__name__,
-                        },
-                    )
-                if attempt < self._max_attempts and await self._pause(self._backoff.delay(attempt)):
-                    return False
-            span.set_status(trace.Status(trace.StatusCode.ERROR, reason))
-            return await self._dead_letter(record, reason, attempts=self._max_attempts)
+            self._count(record, envelope.type, "skipped")
+            return None
+        try:
+            applied = await asyncio.to_thread(
+                self._apply, self._handlers[envelope.type], event, envelope
+            )
+        except Exception as exc:
+            return self._failed(record, state, exc)
+        self._readiness.recovered(DATABASE_PART)
+        self._count(record, envelope.type, "applied" if applied else "duplicate")
+        return None
 
-    def _span_attributes(self, record: Record, envelope: EventEnvelope) -> dict[str, Any]:
-        return {
+    def _failed(self, record: Record, state: _RecordState, exc: Exception) -> float | None:
+        """Transient: wait and retry for as long as it lasts. Deterministic: spend an attempt."""
+        envelope = state.envelope
+        assert envelope is not None
+        details = {"event_id": envelope.id, "event_type": envelope.type}
+        if is_transient(exc):
+            state.outage += 1
+            self._readiness.degraded(DATABASE_PART, type(exc).__name__)
+            log.warning(
+                "event handler met an outage; retrying",
+                extra={**details, "error": type(exc).__name__, "retries": state.outage},
+            )
+            return self._backoff.delay(state.outage)
+        state.attempts += 1
+        log.warning(
+            "event handler failed",
+            extra={**details, "attempt": state.attempts, "error": type(exc).__name__},
+        )
+        if state.attempts < self._max_attempts:
+            return self._backoff.delay(state.attempts)
+        # Only the domain's own messages are repeated: others might quote the event's data.
+        detail = f": {exc.message}" if isinstance(exc, DomainError) else ""
+        state.dead_letter_reason = f"handler raised {type(exc).__name__}{detail}"
+        return 0.0
+
+    @staticmethod
+    def _producer_context(record: Record, envelope: EventEnvelope | None) -> Context | None:
+        """The trace context of whoever produced the record: its headers, else its envelope."""
+        if "traceparent" in headers_as_carrier(record.headers):
+            return context_from_headers(record.headers)
+        return context_from_envelope(envelope) if envelope is not None else None
+
+    def _span_attributes(self, record: Record, envelope: EventEnvelope | None) -> dict[str, Any]:
+        attributes: dict[str, Any] = {
             "messaging.system": "kafka",
             "messaging.operation.type": "process",
             "messaging.destination.name": record.topic,
             "messaging.consumer.group.name": self.group_id,
             "messaging.destination.partition.id": str(record.partition),
             "messaging.kafka.offset": record.offset,
-            "messaging.message.id": envelope.id,
-            "cloudevents.event_type": envelope.type,
         }
+        if envelope is not None:
+            attributes["messaging.message.id"] = envelope.id
+            attributes["cloudevents.event_type"] = envelope.type
+        return attributes
 
-    def _apply(self, handler: Handler, event: Message, envelope: EventEnvelope) -> None:
-        """Worker thread: the handler and the inbox mark in one unit of work."""
+    def _apply(self, handler: Handler, event: Message, envelope: EventEnvelope) -> bool:
+        """Worker thread: handler and inbox mark in one unit of work; False for a duplicate."""
 
         def unit(uow: UnitOfWork) -> None:
             mark = {
@@ -324,6 +409,8 @@ class Subscriber:
             self._uow_factory.run(unit)
         except _AlreadyAppliedError:
             log.info("duplicate event skipped", extra={"event_id": envelope.id})
+            return False
+        return True
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep, or return True at once when stop() is called."""
@@ -333,28 +420,54 @@ class Subscriber:
             return False
         return True
 
-    async def _dead_letter(self, record: Record, reason: str, *, attempts: int) -> bool:
+    async def _dead_letter(self, record: Record, state: _RecordState) -> float | None:
+        """Publish to the dead-letter topic (bounded wait); a failure is retried after a backoff."""
+        reason = state.dead_letter_reason or "unknown"
         topic = dead_letter_topic(self.group_id, record.topic)
         headers = dead_letter_headers(
-            record, group_id=self.group_id, reason=reason, attempts=attempts
+            record, group_id=self.group_id, reason=reason, attempts=state.attempts
         )
-        failures = 0
-        while True:
-            try:
-                await self._dead_letters.publish(topic, record.key, record.value, headers)
-            except KafkaError as exc:
-                failures += 1
-                log.error("dead-letter publish failed", extra={"error": type(exc).__name__})
-                if await self._pause(self._backoff.delay(failures)):
-                    return False
-                continue
-            log.warning(
-                "record dead-lettered",
-                extra={
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "reason": reason,
-                },
+        try:
+            await asyncio.wait_for(
+                self._dead_letters.publish(topic, record.key, record.value, headers),
+                self._dead_letter_timeout,
             )
-            return True
+        except (KafkaError, TimeoutError) as exc:
+            state.dead_letter_failures += 1
+            self._readiness.degraded(DEAD_LETTER_PART, type(exc).__name__)
+            log.error(
+                "dead-letter publish failed; retrying",
+                extra={"error": type(exc).__name__, "failures": state.dead_letter_failures},
+            )
+            return self._backoff.delay(state.dead_letter_failures)
+        self._readiness.recovered(DEAD_LETTER_PART)
+        metrics.dead_letters.add(1, {"topic": record.topic, "group": self.group_id})
+        self._count(record, state.envelope.type if state.envelope else "", "dead_lettered")
+        log.warning(
+            "record dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
+        )
+        return None
+
+    def _count(self, record: Record, event_type: str, outcome: str) -> None:
+        metrics.events_processed.add(
+            1,
+            {"topic": record.topic, "group": self.group_id, "type": event_type, "outcome": outcome},
+        )
+
+    def _record_lag(self, tp: TopicPartition) -> None:
+        """stint_consumer_lag: the partition's end offset minus this member's committed offset."""
+        if self._consumer is None or tp not in self._consumer.assignment():
+            return
+        end, committed = self._consumer.highwater(tp), self._committed.get(tp)
+        if end is None or committed is None:
+            return
+        metrics.consumer_lag.set(
+            max(0, end - committed),
+            {"topic": tp.topic, "partition": str(tp.partition), "group": self.group_id},
+        )

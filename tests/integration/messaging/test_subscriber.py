@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Protocol
 
 import pytest
 from google.protobuf.message import Message
@@ -13,18 +11,19 @@ from google.protobuf.wrappers_pb2 import Int64Value, StringValue
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from stint.common.v1.events_pb2 import EventEnvelope
-from stint_runtime.clock import ManualClock
-from stint_runtime.messaging.backoff import Backoff
-from stint_runtime.messaging.envelope import new_envelope
 from stint_runtime.messaging.publisher import KafkaPublisher
-from stint_runtime.messaging.subscriber import Handler, Subscriber
 from stint_runtime.messaging.topics import dead_letter_topic, ensure_topics
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.telemetry import configure_telemetry
 
 from tests.support.messaging_kit import (
+    MAX_ATTEMPTS,
+    SubscriberMaker,
     committed_offset,
+    count,
+    counts,
+    envelope_of,
     header,
     read_topic,
     settings_for,
@@ -35,66 +34,6 @@ pytestmark = pytest.mark.integration
 
 STRING = StringValue.DESCRIPTOR.full_name
 INT64 = Int64Value.DESCRIPTOR.full_name
-MAX_ATTEMPTS = 3
-
-
-class SubscriberMaker(Protocol):
-    def __call__(
-        self, handlers: Mapping[str, Handler], topics: Sequence[str] = ...
-    ) -> Subscriber: ...
-
-
-def envelope_of(event: Message, subject: str) -> EventEnvelope:
-    return new_envelope(event, source="test", subject=subject, clock=ManualClock())
-
-
-def count(event: Message, envelope: EventEnvelope, uow: UnitOfWork) -> None:
-    uow.db.counters.update_one(
-        {"_id": envelope.subject}, {"$inc": {"count": 1}}, upsert=True, session=uow.session
-    )
-
-
-def counts(factory: UnitOfWorkFactory) -> dict[str, int]:
-    return {doc["_id"]: doc["count"] for doc in factory.db.counters.find()}
-
-
-@pytest.fixture
-async def topic(infra: Endpoints, unique_name: str) -> str:
-    await ensure_topics(
-        infra.kafka_bootstrap_servers,
-        [unique_name, dead_letter_topic(unique_name, unique_name)],
-        partitions=1,
-    )
-    return unique_name
-
-
-@pytest.fixture
-async def subscribe(
-    infra: Endpoints,
-    topic: str,
-    factory: UnitOfWorkFactory,
-    publisher: KafkaPublisher,
-) -> AsyncIterator[SubscriberMaker]:
-    started: list[Subscriber] = []
-
-    def make(handlers: Mapping[str, Handler], topics: Sequence[str] = (topic,)) -> Subscriber:
-        subscriber = Subscriber(
-            bootstrap_servers=infra.kafka_bootstrap_servers,
-            group_id=topic,
-            topics=topics,
-            handlers=handlers,
-            uow_factory=factory,
-            dead_letters=publisher,
-            max_attempts=MAX_ATTEMPTS,
-            backoff=Backoff(initial=0.01, maximum=0.05),
-            session_timeout_ms=3_000,
-        )
-        started.append(subscriber)
-        return subscriber
-
-    yield make
-    for subscriber in started:
-        await subscriber.stop()
 
 
 async def wait_committed(infra: Endpoints, topic: str, offset: int) -> None:
