@@ -10,6 +10,7 @@ is left, and the outbox is flushed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -22,18 +23,22 @@ from stint_runtime.clock import Clock, SystemClock
 from stint_runtime.grpc.idempotency import IdempotencyStore
 from stint_runtime.grpc.server import ServiceBinding, StintServer, build_server
 from stint_runtime.logging import configure_logging
+from stint_runtime.messaging.backoff import Backoff
 from stint_runtime.messaging.envelope import import_all_contracts, source_of, topic_of
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.subscriber import Handler, Subscriber
 from stint_runtime.messaging.topics import dead_letter_topic, ensure_topics
+from stint_runtime.metrics import MetricsEndpoint, serve_metrics
 from stint_runtime.persistence.mongo import Client, connect
 from stint_runtime.persistence.outbox import OutboxRelay
 from stint_runtime.persistence.timers import TimerHandler, TimerScanner
 from stint_runtime.persistence.unit_of_work import UnitOfWorkFactory
+from stint_runtime.readiness import Readiness
 from stint_runtime.settings import StintSettings, load_settings
 from stint_runtime.telemetry import configure_telemetry, flush_telemetry
 
 log = logging.getLogger("stint.service")
+READINESS_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,10 @@ class ServiceApp:
         self.relay: OutboxRelay | None = None
         self.subscriber: Subscriber | None = None
         self.scanners: list[TimerScanner] = []
+        self.readiness = Readiness(settings.unhealthy_after_seconds)
+        self.metrics: MetricsEndpoint | None = None
         self._publisher: KafkaPublisher | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -103,6 +111,7 @@ class ServiceApp:
         settings = self.settings
         configure_logging(settings)
         configure_telemetry(settings, exporter=self._span_exporter)
+        self.metrics = serve_metrics(settings)
         import_all_contracts()
         mongo = connect(settings)
         units = UnitOfWorkFactory(
@@ -131,6 +140,10 @@ class ServiceApp:
             settings.database_name,
             self._publisher,
             poll_interval=settings.outbox_poll_seconds,
+            lease_ttl=timedelta(seconds=settings.outbox_lease_seconds),
+            max_attempts=settings.outbox_max_attempts,
+            backoff=Backoff(settings.outbox_retry_backoff_seconds, 60.0),
+            readiness=self.readiness,
         )
         self.relay.attach(units)
         await self.relay.start()
@@ -144,6 +157,7 @@ class ServiceApp:
                 handlers=definition.consumes,
                 uow_factory=units,
                 dead_letters=self._publisher,
+                readiness=self.readiness,
             )
             await self.subscriber.start()
         for timers in definition.timers:
@@ -153,17 +167,40 @@ class ServiceApp:
                 timers.handlers,
                 self.clock,
                 poll_interval=settings.timer_poll_seconds,
+                max_attempts=settings.timer_max_attempts,
+                readiness=self.readiness,
             )
             await scanner.start()
             self.scanners.append(scanner)
         await self.server.start()
+        self._watch = asyncio.create_task(self._watch_readiness(), name="readiness")
         log.info(
             "service started",
             extra={"service": settings.service_name, "address": self.server.address},
         )
 
+    async def _watch_readiness(self) -> None:
+        """Health follows readiness: NOT_SERVING while a part has been failing past the grace."""
+        assert self.server is not None
+        serving = True
+        while True:
+            await asyncio.sleep(READINESS_POLL_SECONDS)
+            failing = self.readiness.failing()
+            if serving and failing:
+                log.error("not ready: NOT_SERVING", extra={"failing": sorted(failing)})
+                await self.server.set_serving(False)
+            elif not serving and not failing:
+                log.info("ready again: SERVING")
+                await self.server.set_serving(True)
+            serving = not failing
+
     async def stop(self) -> None:
         """Graceful stop: NOT_SERVING and drain calls while the subscriber commits and leaves."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         grace = self.settings.shutdown_grace_seconds
         draining = []
         if self.server is not None:
@@ -183,6 +220,8 @@ class ServiceApp:
                 await self._publisher.stop()
             if self.runtime is not None:
                 self.runtime.mongo.close()
+            if self.metrics is not None:
+                self.metrics.stop()
             flush_telemetry()
         log.info("service stopped", extra={"service": self.settings.service_name})
 

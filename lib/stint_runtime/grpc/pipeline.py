@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -18,7 +19,9 @@ from google.rpc import (  # type: ignore[import-untyped]
     status_pb2,
 )
 
+from stint_runtime import metrics
 from stint_runtime.errors import DomainError, InvalidArgument, Unauthenticated
+from stint_runtime.failures import is_transient
 from stint_runtime.grpc.auth import ANONYMOUS, Principal, TokenVerifier, acting_as
 from stint_runtime.grpc.idempotency import IDEMPOTENCY_KEY_HEADER, IdempotencyStore, require_key
 from stint_runtime.grpc.policy import Rule, ServicePolicy
@@ -27,6 +30,9 @@ from stint_runtime.grpc.validation import InvalidRequestError, RequestValidator
 _log = logging.getLogger(__name__)
 
 INTERNAL_MESSAGE = "internal error"
+UNAVAILABLE_MESSAGE = (
+    "a dependency of the service is unavailable; retry (with the same idempotency key)"
+)
 Behavior = Callable[[Any, Any], Any]
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
@@ -108,6 +114,32 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         request: Message,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> Message:
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await self._handle(spec, behavior, request, context)
+        except grpc.aio.AbortError:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        finally:
+            service, _, method = spec.full_name.lstrip("/").partition("/")
+            metrics.rpc_server_duration.record(
+                (time.perf_counter() - started) * 1000,
+                {
+                    "rpc.system": "grpc",
+                    "rpc.service": service,
+                    "rpc.method": method,
+                    "rpc.grpc.status_code": code.value[0],
+                },
+            )
+
+    async def _handle(
+        self,
+        spec: MethodSpec,
+        behavior: Behavior,
+        request: Message,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> Message:
         try:
             metadata = dict(context.invocation_metadata() or ())
             principal = await self.authenticate(spec.rule, metadata.get("authorization"))
@@ -121,7 +153,11 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             await context.abort(error.code, error.message, trailing_metadata=status_details(error))
         except grpc.aio.AbortError:
             raise
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                failure = {"error": type(error).__name__}
+                _log.warning("dependency unavailable in %s", spec.full_name, extra=failure)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
             _log.exception("unexpected error in %s", spec.full_name)
             await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
         raise AssertionError("context.abort returned")  # pragma: no cover

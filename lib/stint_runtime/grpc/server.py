@@ -78,6 +78,12 @@ class StintServer:
             await self.health.set(service, SERVING)
         _log.info("gRPC server serving", extra={"address": self.address, "services": self.services})
 
+    async def set_serving(self, serving: bool) -> None:
+        """Report every service SERVING or NOT_SERVING (readiness: a dependency is out)."""
+        status = SERVING if serving else NOT_SERVING
+        for service in ("", *self.services):
+            await self.health.set(service, status)
+
     async def stop(self, grace: float | None) -> None:
         """Health turns NOT_SERVING for every service, then in-flight calls get `grace` seconds."""
         await self.health.enter_graceful_shutdown()

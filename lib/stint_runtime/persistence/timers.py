@@ -6,20 +6,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
+from stint_runtime import metrics
 from stint_runtime.clock import Clock
+from stint_runtime.failures import is_transient
 from stint_runtime.messaging.backoff import Backoff
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from stint_runtime.readiness import Readiness
 
 log = logging.getLogger("stint.timers")
 
 TIMERS = "timers"
+FAILED_TIMERS = "failed_timers"
+TIMERS_PART = "timers"
+NEVER = datetime.min.replace(tzinfo=UTC)
 TimerHandler = Callable[[UnitOfWork, str, str], None]
 
 
@@ -62,7 +69,14 @@ def ensure_timer_index(collection: Collection[Document]) -> None:
 
 
 class TimerScanner:
-    """Fires due timers of one collection: handler and timer removal commit in one unit of work."""
+    """Fires due timers of one collection: handler and timer removal commit in one unit of work.
+
+    A handler that fails is retried after a backoff; an outage (database unreachable, write
+    conflict) is retried for as long as it lasts. A timer whose handler keeps failing for a
+    deterministic reason is given up after `max_attempts`: it moves to the `failed_timers`
+    collection with the reason (metric, log, `stint timers failed`), so it neither retries for
+    ever nor disappears unseen.
+    """
 
     def __init__(
         self,
@@ -72,6 +86,8 @@ class TimerScanner:
         clock: Clock,
         poll_interval: float = 1.0,
         batch_size: int = 100,
+        max_attempts: int = 10,
+        readiness: Readiness | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._collection = collection
@@ -79,12 +95,18 @@ class TimerScanner:
         self._clock = clock
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._readiness = readiness or Readiness(grace_seconds=0)
         self._backoff = Backoff(poll_interval, 60 * poll_interval)
-        self._failures: dict[Any, int] = {}
-        self._retry_at: dict[Any, datetime] = {}
+        self._retries: dict[tuple[Any, str], _Retry] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._indexed = False
+
+    @property
+    def retrying(self) -> int:
+        """How many timers are waiting out a backoff after a failure."""
+        return len(self._retries)
 
     def fire_due(self) -> int:
         """One pass (blocking): fire every timer due by the clock's now; returns how many fired."""
@@ -96,19 +118,31 @@ class TimerScanner:
         query: Document = {
             TIMERS: {"$elemMatch": {"name": {"$in": list(self._handlers)}, "due_at": {"$lte": now}}}
         }
-        backing_off = [key for key, retry_at in self._retry_at.items() if retry_at > now]
+        backing_off = sorted({key[0] for key, retry in self._retries.items() if retry.at > now})
         if backing_off:
             # Failing aggregates wait out their backoff without taking the batch from others.
             query["_id"] = {"$nin": backing_off}
         due = collection.find(query, projection={TIMERS: 1})
+        documents = list(due.sort(f"{TIMERS}.due_at", ASCENDING).limit(self._batch_size))
+        metrics.timers_due.set(len(documents), {"collection": self._collection})
         fired = 0
-        for document in list(due.sort(f"{TIMERS}.due_at", ASCENDING).limit(self._batch_size)):
+        seen: set[tuple[Any, str]] = set()
+        for document in documents:
             for timer in document.get(TIMERS, []):
                 if timer["name"] in self._handlers and _as_utc(timer["due_at"]) <= now:
+                    seen.add((document["_id"], timer["name"]))
                     fired += self._fire(document["_id"], timer["name"], timer["due_at"])
+        if len(documents) < self._batch_size:  # every due timer was seen
+            self._forget_gone(seen, now)
         return fired
 
-    def _fire(self, aggregate_id: str, name: str, due_at: datetime) -> int:
+    def _forget_gone(self, seen: set[tuple[Any, str]], now: datetime) -> None:
+        """Drop the retry bookkeeping of timers that were cancelled or moved meanwhile."""
+        for key, retry in list(self._retries.items()):
+            if retry.at <= now and key not in seen:
+                del self._retries[key]
+
+    def _fire(self, aggregate_id: Any, name: str, due_at: datetime) -> int:
         handler = self._handlers[name]
         timer = {"name": name, "due_at": due_at}
 
@@ -125,26 +159,81 @@ class TimerScanner:
             handler(uow, aggregate_id, name)
             return 1
 
+        key = (aggregate_id, name)
         try:
             fired = self._uow_factory.run(unit)
         except Exception as exc:
-            self._failures[aggregate_id] = failures = self._failures.get(aggregate_id, 0) + 1
-            self._retry_at[aggregate_id] = self._clock.now() + timedelta(
-                seconds=self._backoff.delay(failures)
-            )
-            log.warning(
-                "timer handler failed; retried after a backoff",
-                extra={
-                    "timer": name,
-                    "aggregate_id": str(aggregate_id),
-                    "error": type(exc).__name__,
-                    "failures": failures,
-                },
-            )
+            self._failed(key, due_at, exc)
             return 0
-        self._failures.pop(aggregate_id, None)
-        self._retry_at.pop(aggregate_id, None)
+        self._retries.pop(key, None)
+        self._readiness.recovered(TIMERS_PART)
         return fired
+
+    def _failed(self, key: tuple[Any, str], due_at: datetime, error: Exception) -> None:
+        aggregate_id, name = key
+        retry = self._retries.setdefault(key, _Retry())
+        transient = is_transient(error)
+        if transient:
+            retry.outage += 1
+            self._readiness.degraded(TIMERS_PART, type(error).__name__)
+        else:
+            retry.failures += 1
+        details = {
+            "timer": name,
+            "aggregate_id": str(aggregate_id),
+            "error": type(error).__name__,
+            "failures": retry.failures,
+        }
+        if not transient and retry.failures >= self._max_attempts:
+            self._give_up(aggregate_id, name, due_at, retry.failures, error)
+            del self._retries[key]
+            return
+        retry.at = self._clock.now() + timedelta(
+            seconds=self._backoff.delay(retry.failures + retry.outage)
+        )
+        log.warning("timer handler failed; retried after a backoff", extra=details)
+
+    def _give_up(
+        self, aggregate_id: Any, name: str, due_at: datetime, failures: int, error: Exception
+    ) -> None:
+        """Move the timer out of its aggregate into failed_timers, in one transaction."""
+        reason = f"{type(error).__name__}: {error}"[:500]
+        timer = {"name": name, "due_at": due_at}
+
+        def unit(uow: UnitOfWork) -> None:
+            uow.db[self._collection].update_one(
+                {"_id": aggregate_id}, {"$pull": {TIMERS: timer}}, session=uow.session
+            )
+            uow.db[FAILED_TIMERS].replace_one(
+                {"_id": f"{self._collection}:{aggregate_id}:{name}"},
+                {
+                    "collection": self._collection,
+                    "aggregate_id": aggregate_id,
+                    "name": name,
+                    "due_at": due_at,
+                    "failures": failures,
+                    "reason": reason,
+                    "failed_at": self._clock.now(),
+                },
+                upsert=True,
+                session=uow.session,
+            )
+
+        try:
+            self._uow_factory.run(unit)
+        except Exception:
+            log.exception("could not record a failed timer; it will be retried")
+            return
+        metrics.timers_failed.add(1, {"collection": self._collection, "timer": name})
+        log.error(
+            "timer failed after its retry budget",
+            extra={
+                "timer": name,
+                "aggregate_id": str(aggregate_id),
+                "failures": failures,
+                "error": type(error).__name__,
+            },
+        )
 
     async def start(self) -> None:
         self._stopping.clear()
@@ -154,8 +243,10 @@ class TimerScanner:
         while not self._stopping.is_set():
             try:
                 await asyncio.to_thread(self.fire_due)
-            except Exception:
-                log.exception("timer pass failed")
+            except Exception as exc:
+                if is_transient(exc):
+                    self._readiness.degraded(TIMERS_PART, type(exc).__name__)
+                log.warning("timer pass failed", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
 
@@ -164,3 +255,12 @@ class TimerScanner:
         if self._task is not None:
             await self._task
             self._task = None
+
+
+@dataclass
+class _Retry:
+    """A failing timer's bookkeeping: when to try again and how often it failed."""
+
+    at: datetime = NEVER
+    failures: int = 0  # deterministic: counted against the budget
+    outage: int = 0  # transient: retried for as long as they last
