@@ -65,6 +65,23 @@ async def read_topic(
     return records
 
 
+async def end_offset(bootstrap_servers: str, topic: str) -> int:
+    """How many records `topic` holds, over all its partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum((await consumer.end_offsets(partitions)).values()) if partitions else 0
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap_servers: str, topic: str) -> Records:
+    """Every record `topic` holds now (duplicates included)."""
+    total = await end_offset(bootstrap_servers, topic)
+    return await read_topic(bootstrap_servers, topic, until=lambda records: len(records) >= total)
+
+
 def envelopes(records: Records) -> list[EventEnvelope]:
     return [EventEnvelope.FromString(r.value) for r in records]
 

@@ -4,6 +4,9 @@
   hang URI DB TOPIC       writes an order and its events without committing, prints
                           "in-transaction", hangs
   relay URI DB BOOTSTRAP  relays until the outbox is empty, prints "drained", exits
+  relay-crash URI DB BOOTSTRAP N
+                          relays batches of N and SIGKILLs itself once the broker accepted the
+                          first batch, before marking it published
 The parent SIGKILLs the hanging ones: no relay ever ran in them.
 """
 
@@ -12,7 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
+import signal
 import threading
+from datetime import timedelta
 
 from google.protobuf.wrappers_pb2 import StringValue
 from stint_runtime.clock import SystemClock
@@ -44,7 +50,7 @@ def hang(message: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["commit", "hang", "relay"])
+    parser.add_argument("mode", choices=["commit", "hang", "relay", "relay-crash"])
     parser.add_argument("mongodb_uri")
     parser.add_argument("database")
     parser.add_argument("target", help="topic (commit, hang) or bootstrap servers (relay)")
@@ -60,13 +66,31 @@ def main() -> None:
         with factory() as uow:
             place_order(uow, HANGING_ORDER, args.target)
             hang("in-transaction")
+    elif args.mode == "relay-crash":
+        asyncio.run(relay_until_drained(client, args.database, args.target, args.count))
     else:
         asyncio.run(relay_until_drained(client, args.database, args.target))
 
 
-async def relay_until_drained(client: Client, database: str, bootstrap: str) -> None:
+class DyingRelay(OutboxRelay):
+    """Dies in the window between the broker's acknowledgement and the 'published' marks."""
+
+    def _mark_published(self, ids: list[str]) -> None:
+        print(f"dying after publishing {len(ids)}", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def relay_until_drained(
+    client: Client, database: str, bootstrap: str, crash_batch: int = 0
+) -> None:
     async with KafkaPublisher(bootstrap, client_id="relay-test") as publisher:
-        relay = OutboxRelay(client, database, publisher, poll_interval=0.05)
+        relay = (
+            DyingRelay(
+                client, database, publisher, batch_size=crash_batch, lease_ttl=timedelta(seconds=2)
+            )
+            if crash_batch
+            else OutboxRelay(client, database, publisher, poll_interval=0.05)
+        )
         await relay.start()
         await wait_for(lambda: relay.pending_count() == 0, limit=60, what="an empty outbox")
         await relay.stop()

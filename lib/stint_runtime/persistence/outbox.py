@@ -165,6 +165,7 @@ class OutboxRelay:
             owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             lease_ttl,
         )
+        self.passes = 0  # completed passes of the loop (observability and tests)
         self._outage = 0
         self._status_at = 0.0
         self._wakeup = asyncio.Event()
@@ -251,8 +252,8 @@ class OutboxRelay:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    stalled.add(key)
-                    await asyncio.to_thread(self._failed, record, exc, now)
+                    if not await asyncio.to_thread(self._failed, record, exc, now):
+                        stalled.add(key)  # its later events wait: order within a key holds
                     continue
                 published.append(record["_id"])
         except _LeaseLostError:
@@ -276,8 +277,11 @@ class OutboxRelay:
         same_keys = self._outbox.find({**PENDING, "key": {"$in": keys}}, projection=projection)
         return list(same_keys.sort("order", ASCENDING))
 
-    def _failed(self, record: Document, error: Exception, now: datetime) -> None:
-        """Count a failed send; back off, or park the record once the attempts are spent."""
+    def _failed(self, record: Document, error: Exception, now: datetime) -> bool:
+        """Count a failed send; back off, or park the record once the attempts are spent.
+
+        Returns True when the record is parked (its key moves on without it).
+        """
         attempts = int(record.get("attempts", 0)) + 1
         reason = f"{type(error).__name__}: {error}"[:500]
         update: Document = {"attempts": attempts, "last_error": reason}
@@ -300,6 +304,7 @@ class OutboxRelay:
                 extra={"event_id": record["_id"], "attempts": attempts},
             )
         self._outbox.update_one({"_id": record["_id"]}, {"$set": update})
+        return "parked_at" in update
 
     def _mark_published(self, ids: list[str]) -> None:
         self._outbox.update_many(
@@ -339,6 +344,7 @@ class OutboxRelay:
                 else:
                     log.exception("outbox relay pass failed; retrying")
                 delay = max(delay, min(self._backoff.delay(self._outage), MAX_OUTAGE_BACKOFF))
+            self.passes += 1
             if published >= self._batch_size:
                 continue
             with contextlib.suppress(TimeoutError):

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 from google.protobuf.message import Message
 from google.protobuf.wrappers_pb2 import StringValue
@@ -26,6 +25,7 @@ from tests.support.messaging_kit import (
     committed_offset,
     count,
     counts,
+    end_offset,
     envelope_of,
     header,
     read_topic,
@@ -42,16 +42,6 @@ async def wait_committed(infra: Endpoints, topic: str, offset: int) -> None:
         return await committed_offset(infra.kafka_bootstrap_servers, topic, topic) == offset
 
     await wait_for(reached, limit=60, what=f"offset {offset} committed on {topic}")
-
-
-async def end_offset(infra: Endpoints, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        return int((await consumer.end_offsets([partition]))[partition])
-    finally:
-        await consumer.stop()
 
 
 async def test_a_handled_event_with_corrupt_data_is_dead_lettered_and_the_service_keeps_going(
@@ -122,7 +112,7 @@ async def test_an_outage_is_retried_for_as_long_as_it_lasts_and_never_dead_lette
     assert counts(factory) == {"s1": 1}
     assert DATABASE_PART in seen_degraded
     assert readiness.ready
-    assert await end_offset(infra, dead_letter_topic(topic, topic)) == 0
+    assert await end_offset(infra.kafka_bootstrap_servers, dead_letter_topic(topic, topic)) == 0
 
 
 class UnreachableDeadLetters:

@@ -12,7 +12,7 @@ from stint_runtime.messaging.envelope import unpack
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.topics import ensure_topics
 from stint_runtime.persistence.mongo import Client
-from stint_runtime.persistence.outbox import OutboxRelay
+from stint_runtime.persistence.outbox import LEASES, OutboxRelay
 from stint_runtime.persistence.unit_of_work import OUTBOX, UnitOfWork, UnitOfWorkFactory
 from stint_runtime.stack.embedded import Endpoints
 
@@ -35,12 +35,16 @@ async def test_relay_publishes_committed_events_with_cloudevents_headers(
     topic = unique_name
     await ensure_topics(infra.kafka_bootstrap_servers, [topic])
     async with KafkaPublisher(infra.kafka_bootstrap_servers, client_id="relay") as publisher:
-        relay = OutboxRelay(mongo, unique_name, publisher, poll_interval=5.0)
-        relay.attach(factory)  # a commit wakes the relay long before its poll interval
+        # Polling once an hour: only the commit's wake-up can publish within the test.
+        relay = OutboxRelay(mongo, unique_name, publisher, poll_interval=3600.0)
+        relay.attach(factory)
         await relay.start()
         try:
+            await wait_for(lambda: relay.passes == 1, limit=10, what="the first pass")
             await asyncio.to_thread(factory.run, place(topic, "o1"))
-            await wait_for(lambda: relay.pending_count() == 0, limit=4, what="relay woken")
+            await wait_for(lambda: relay.pending_count() == 0, limit=30, what="relay woken")
+            await wait_for(lambda: relay.passes >= 2, limit=10, what="the woken pass to end")
+            assert relay.passes == 2, "exactly one pass more: the one the commit woke"
         finally:
             await relay.stop()
 
@@ -64,16 +68,22 @@ async def test_only_the_lease_holder_relays_and_a_dead_holders_lease_expires(
     await ensure_topics(infra.kafka_bootstrap_servers, [topic])
     await asyncio.to_thread(factory.run, place(topic, "o1"))
     async with KafkaPublisher(infra.kafka_bootstrap_servers, client_id="relay") as publisher:
-        dead = OutboxRelay(mongo, unique_name, publisher, lease_ttl=timedelta(seconds=1))
-        standby = OutboxRelay(mongo, unique_name, publisher, lease_ttl=timedelta(seconds=1))
+        dead = OutboxRelay(mongo, unique_name, publisher, lease_ttl=timedelta(minutes=5))
+        standby = OutboxRelay(mongo, unique_name, publisher, lease_ttl=timedelta(minutes=5))
         assert await asyncio.to_thread(dead.lease.acquire)  # then "dies" holding it
 
         assert await standby.relay_once() == 0
+        assert not await asyncio.to_thread(standby.lease.renew)
         assert standby.pending_count() == 1
 
-        await wait_for(standby.relay_once, limit=10, what="the expired lease to be taken over")
+        # The dead holder's lease runs out by the database's clock (no replica's own).
+        factory.db[LEASES].update_one(
+            {"_id": dead.lease.name}, [{"$set": {"expires_at": {"$subtract": ["$$NOW", 1000]}}}]
+        )
+        assert await standby.relay_once() == 1
         assert standby.pending_count() == 0
         assert not await asyncio.to_thread(dead.lease.acquire), "the lease has a new owner"
+        assert not await asyncio.to_thread(dead.lease.renew), "and the old one cannot renew it"
 
 
 async def test_events_published_but_not_marked_are_published_again(
