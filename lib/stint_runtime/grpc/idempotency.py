@@ -202,8 +202,17 @@ class IdempotencyStore:
                 raise ConcurrencyConflict(IN_PROGRESS)
             if existing.get("applied"):
                 raise FailedPrecondition(ALREADY_APPLIED)
+            # Compare-and-set on everything the decision above relied on: the same pending
+            # owner, its lease still over, and still not applied (a commit that landed since
+            # the read above must never be run a second time).
             taken = self.collection.find_one_and_update(
-                {"_id": rid, "state": "pending", "owner": existing["owner"]},
+                {
+                    "_id": rid,
+                    "state": "pending",
+                    "owner": existing["owner"],
+                    "lease_until": {"$lte": now},
+                    "applied": {"$ne": True},
+                },
                 {"$set": {"owner": owner, "lease_until": now + self.lease}},
             )
             if taken is not None:

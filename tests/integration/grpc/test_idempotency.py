@@ -4,17 +4,22 @@ request with the same key is refused, two callers' keys never mix."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
+from pymongo.collection import Collection
 from stint_runtime.clock import ManualClock
+from stint_runtime.errors import FailedPrecondition
 from stint_runtime.grpc.client import call_metadata
 from stint_runtime.grpc.idempotency import (
     COLLECTION,
     IN_PROGRESS,
     KEY_REUSED,
     IdempotencyStore,
+    Record,
     Reservation,
 )
 from stint_runtime.persistence.mongo import Client
@@ -131,3 +136,46 @@ def test_records_expire_by_wall_clock_even_under_a_test_clock(
         if "expireAfterSeconds" in spec
     }
     assert ttl_indexes == {("expires_at",): 0}
+
+
+class CommitLandsAfterTheRead:
+    """The store's collection, with the first request's commit landing right after a read."""
+
+    def __init__(self, real: Collection[Record], commit: Callable[[], object]) -> None:
+        self.real = real
+        self.commit: Callable[[], object] | None = commit
+
+    def find_one(self, *args: Any, **kwargs: Any) -> Record | None:
+        found = self.real.find_one(*args, **kwargs)
+        commit, self.commit = self.commit, None
+        if commit is not None:
+            commit()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_retry_never_takes_over_a_request_that_commits_while_it_looks(
+    mongo: Client, unique_name: str
+) -> None:
+    """The takeover compares-and-sets 'not applied' and 'lease over', not only the owner."""
+    clock = ManualClock()
+    store = IdempotencyStore(
+        mongo[unique_name][COLLECTION], ttl_seconds=3600, lease_seconds=60, clock=clock
+    )
+    first = store.reserve("emp-1", "key-1", "CreateListing#abc")
+    assert isinstance(first, Reservation)
+    clock.advance(timedelta(seconds=61))  # the first request looks dead: its lease is over
+
+    def first_request_commits() -> object:  # what mark_applied does inside its transaction
+        return store.collection.update_one(
+            {"_id": first.record_id, "owner": first.owner}, {"$set": {"applied": True}}
+        )
+
+    real = store.collection
+    store.collection = CommitLandsAfterTheRead(real, first_request_commits)  # type: ignore[assignment]
+    with pytest.raises(FailedPrecondition):
+        store.reserve("emp-1", "key-1", "CreateListing#abc")
+    record = real.find_one({"_id": first.record_id}) or {}
+    assert record["owner"] == first.owner, "the applied request was not taken over"
