@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
+from pymongo.errors import AutoReconnect
 from stint_runtime.clock import ManualClock
 from stint_runtime.persistence.mongo import Client
 from stint_runtime.persistence.timers import (
+    FAILED_TIMERS,
     TimerHandler,
     TimerScanner,
     cancel_timer,
@@ -161,3 +163,78 @@ async def test_the_scanner_loop_fires_when_the_clock_moves(
         await wait_for(lambda: state(factory, "l1") == "EXPIRED", limit=10, what="expiry")
     finally:
         await timers.stop()
+
+
+def test_a_timer_that_keeps_failing_is_given_up_visibly_after_its_budget(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+    calls: list[str] = []
+
+    def broken(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+        calls.append(aggregate_id)
+        raise ValueError("this aggregate can never expire")
+
+    timers = TimerScanner(factory, "listings", {"expire": broken}, clock, max_attempts=3)
+    clock.advance(2 * HOUR)
+    for _ in range(6):
+        timers.fire_due()
+        clock.advance(HOUR)  # past any backoff
+
+    assert calls == ["l1"] * 3, "retried up to its budget, then no more"
+    assert timer_due_at(factory.db.listings.find_one({"_id": "l1"}) or {}, "expire") is None
+    [failed] = list(factory.db[FAILED_TIMERS].find())
+    assert (failed["collection"], failed["aggregate_id"], failed["name"]) == (
+        "listings",
+        "l1",
+        "expire",
+    )
+    assert failed["failures"] == 3
+    assert failed["reason"] == "ValueError: this aggregate can never expire"
+    assert timers.retrying == 0, "no bookkeeping left behind"
+
+
+def test_an_outage_does_not_spend_a_timers_budget(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+    outage = {"failures_left": 5}
+
+    def during_outage(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+        if outage["failures_left"] > 0:
+            outage["failures_left"] -= 1
+            raise AutoReconnect("connection refused")
+        expire(uow, aggregate_id, timer)
+
+    timers = TimerScanner(factory, "listings", {"expire": during_outage}, clock, max_attempts=2)
+    clock.advance(2 * HOUR)
+    while outage["failures_left"]:
+        timers.fire_due()
+        clock.advance(HOUR)
+    assert timers.fire_due() == 1
+    assert state(factory, "l1") == "EXPIRED"
+    assert factory.db[FAILED_TIMERS].count_documents({}) == 0
+
+
+def test_the_bookkeeping_of_a_cancelled_failing_timer_is_dropped(
+    factory: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    create(factory, clock, "l1")
+
+    def broken(uow: UnitOfWork, aggregate_id: str, timer: str) -> None:
+        raise ValueError("not yet")
+
+    timers = TimerScanner(factory, "listings", {"expire": broken}, clock, max_attempts=10)
+    clock.advance(2 * HOUR)
+    timers.fire_due()
+    assert timers.retrying == 1
+
+    def cancel(uow: UnitOfWork) -> None:
+        document = uow.find_one("listings", {"_id": "l1"}) or {}
+        cancel_timer(document, "expire")
+        uow.replace_if_version("listings", document, expected_version=document["version"])
+
+    factory.run(cancel)
+    clock.advance(HOUR)
+    timers.fire_due()
+    assert timers.retrying == 0
