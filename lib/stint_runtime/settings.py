@@ -81,6 +81,7 @@ class StintSettings(BaseSettings):
     outbox_retry_backoff_seconds: float = Field(default=1.0, ge=0)
     outbox_lease_seconds: float = Field(default=10.0, gt=0)
     timer_max_attempts: int = Field(default=10, ge=1)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
 
     # Prometheus /metrics: None = the service's default port (9101..9104), 0 = any free port,
     # -1 = off.

@@ -14,6 +14,8 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
@@ -25,6 +27,10 @@ from stint_runtime.errors import NotFound
 from stint_runtime.grpc.server import ServiceBinding
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 from stint_runtime.service import Runtime, ServiceDefinition, run_service
+from stint_runtime.settings import StintSettings
+from stint_runtime.stack.processes import ManagedProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PROBES = "probes"
 SEEN = "seen"
@@ -79,6 +85,27 @@ class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
         return service_pb2.GetListingResponse(
             listing=resources_pb2.Listing(id=stored["_id"], title=stored["title"])
         )
+
+
+def probe_process(
+    settings: StintSettings, log_dir: Path, extra_env: Mapping[str, str] | None = None
+) -> ManagedProcess:
+    """This probe as a child process (`python -m tests.support.service_probe NAME`)."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "MONGODB_URI": settings.mongodb_uri,
+        "STINT_GRPC_PORT": str(settings.grpc_port),
+        "STINT_SHUTDOWN_GRACE_SECONDS": str(settings.shutdown_grace_seconds),
+        "STINT_ENVIRONMENT": "test",
+        **(extra_env or {}),
+    }
+    return ManagedProcess(
+        settings.service_name,
+        [sys.executable, "-m", "tests.support.service_probe", settings.service_name],
+        log_dir / "probe.log",
+        env=env,
+        cwd=REPO_ROOT,
+    )
 
 
 def record_submitted(event: Any, envelope: EventEnvelope, uow: UnitOfWork) -> None:

@@ -211,6 +211,7 @@ class Subscriber:
             client_id=f"stint-{settings.service_name}",
             readiness=readiness,
             dead_letter_timeout=settings.dead_letter_timeout_seconds,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
 
     def dead_letter_topics(self) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,32 +14,13 @@ from stint.topics import LISTINGS
 from stint_runtime.grpc.auth import mint_token
 from stint_runtime.grpc.client import call_metadata, insecure_channel, new_idempotency_key
 from stint_runtime.settings import StintSettings
-from stint_runtime.stack.processes import ManagedProcess
 
 from tests.support.grpc_listings import create_request
-from tests.support.service_probe import SEEN, SLOW_CALL_STARTED
+from tests.support.service_probe import SEEN, SLOW_CALL_STARTED, probe_process
 from tests.support.service_process import wait_serving
 
-ROOT = Path(__file__).resolve().parents[3]
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-def probe_process(settings: StintSettings, log_dir: Path) -> ManagedProcess:
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGODB_URI": settings.mongodb_uri,
-        "STINT_GRPC_PORT": str(settings.grpc_port),
-        "STINT_SHUTDOWN_GRACE_SECONDS": str(settings.shutdown_grace_seconds),
-        "STINT_ENVIRONMENT": "test",
-    }
-    return ManagedProcess(
-        settings.service_name,
-        [sys.executable, "-m", "tests.support.service_probe", settings.service_name],
-        log_dir / "probe.log",
-        env=env,
-        cwd=ROOT,
-    )
 
 
 async def committed_lag(settings: StintSettings) -> int:
