@@ -29,6 +29,7 @@ from stint_runtime.messaging.envelope import (
     headers_as_carrier,
     unpack,
 )
+from stint_runtime.messaging.kafka_config import kafka_client_options
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.topics import dead_letter_topic
 from stint_runtime.persistence.mongo import Document
@@ -129,6 +130,7 @@ class Subscriber:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 1_000,
         max_poll_records: int = 100,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -142,6 +144,7 @@ class Subscriber:
         self._max_attempts = max_attempts
         self._backoff = backoff or Backoff()
         self._consumer_config = {
+            **(client_options or {}),
             "bootstrap_servers": bootstrap_servers,
             "group_id": group_id,
             "client_id": client_id or group_id,
@@ -181,6 +184,7 @@ class Subscriber:
                 settings.kafka_retry_backoff_seconds, settings.kafka_retry_backoff_max_seconds
             ),
             client_id=f"stint-{settings.service_name}",
+            client_options=kafka_client_options(settings),
         )
 
     def dead_letter_topics(self) -> list[str]:
