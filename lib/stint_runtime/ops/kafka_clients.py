@@ -7,6 +7,8 @@ from typing import Any
 from stint_runtime.ops import EXIT_FAILED, OperatorError
 from stint_runtime.settings import StintSettings
 
+BOOTSTRAP_TIMEOUT_MS = 10_000  # an unreachable broker is reported, not waited on for 30 s
+
 
 def kafka_options(settings: StintSettings) -> dict[str, Any]:
     """TLS/SASL options from the settings; bad settings are an OperatorError."""
@@ -29,6 +31,7 @@ def kafka_consumer(settings: StintSettings, bootstrap_servers: str, client_id: s
             group_id=None,
             enable_auto_commit=False,
             client_id=client_id,
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
             **kafka_options(settings),
         )
     except KafkaError as error:
@@ -44,6 +47,7 @@ def kafka_producer(settings: StintSettings, bootstrap_servers: str, client_id: s
             bootstrap_servers=bootstrap_servers,
             acks="all",
             client_id=client_id,
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
             **kafka_options(settings),
         )
     except KafkaError as error:
