@@ -113,20 +113,18 @@ def service_database(service: str) -> Iterator[Any]:
     client = connect(settings, server_selection_timeout_ms=MONGODB_TIMEOUT_MS)
     try:
         db = client[settings.database_name]
-        try:
-            collections = db.list_collection_names()
-        except PyMongoError as error:
-            raise OperatorError(
-                f"cannot reach MongoDB (MONGODB_URI / STINT_MONGODB_URI): {type(error).__name__}",
-                EXIT_FAILED,
-            ) from None
-        if OUTBOX not in collections:
+        if OUTBOX not in db.list_collection_names():
             raise OperatorError(
                 f"database {db.name} has no outbox: is {service!r} a Stint service "
                 "(and STINT_MONGODB_DATABASE right)?",
                 EXIT_FAILED,
             )
         yield db
+    except PyMongoError as error:
+        raise OperatorError(
+            f"cannot reach MongoDB (MONGODB_URI / STINT_MONGODB_URI): {type(error).__name__}",
+            EXIT_FAILED,
+        ) from None
     finally:
         client.close()
 

@@ -22,6 +22,7 @@ from stint_runtime.messaging.subscriber import dead_letter_headers
 from stint_runtime.messaging.topics import dead_letter_topic, ensure_topics
 from stint_runtime.persistence.mongo import Client
 from stint_runtime.stack.embedded import Endpoints
+from stint_runtime.stack.processes import free_port
 
 from tests.support.messaging_kit import read_topic
 
@@ -275,3 +276,16 @@ def test_a_service_without_an_outbox_is_an_error(infra: Endpoints, unique_name: 
     result = stint(infra, "outbox", "status", unique_name)
     assert result.returncode == 1
     assert f"database stint_{unique_name} has no outbox" in result.stderr
+
+
+def test_an_unreachable_database_is_reported_without_a_traceback(infra: Endpoints) -> None:
+    closed = Endpoints(
+        infra.kafka_bootstrap_servers,
+        f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+        infra.smtp_host,
+        infra.smtp_port,
+    )
+    result = stint(closed, "timers", "failed", "listings")
+    assert result.returncode == 1
+    assert "cannot reach MongoDB" in result.stderr
+    assert "Traceback" not in result.stderr
