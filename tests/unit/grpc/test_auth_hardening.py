@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -109,6 +110,27 @@ def test_fuzzed_tokens_are_refused_only_as_unauthenticated(
     verifier = TokenVerifier(StintSettings(environment="test"))
     with pytest.raises(Unauthenticated):
         verifier.verify(_token(header, claims, signature))
+
+
+@pytest.fixture(scope="module")
+def rs256_verifier() -> TokenVerifier:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    settings = StintSettings(environment="test", jwt_algorithm="RS256", jwt_public_key=pem.decode())
+    return TokenVerifier(settings)
+
+
+@hypothesis_settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(header=_headers, claims=_json | st.just(CLAIMS), signature=_segments)
+def test_fuzzed_tokens_against_an_rs256_key_are_refused_only_as_unauthenticated(
+    rs256_verifier: TokenVerifier, header: Any, claims: Any, signature: str
+) -> None:
+    with pytest.raises(Unauthenticated):
+        rs256_verifier.verify(_token(header, claims, signature))
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
