@@ -270,3 +270,24 @@ def test_an_unreachable_jwks_endpoint_is_unavailable_not_internal(
     verifier = _jwks_verifier(settings, f"http://127.0.0.1:{free_port()}/jwks.json")
     with pytest.raises(SigningKeysUnavailable, match="cannot be fetched"):
         verifier.verify(_signed(rsa_keys[0], "key-1"))
+
+
+def _subclasses(kind: type[Exception]) -> list[type[Exception]]:
+    found = [kind]
+    for sub in kind.__subclasses__():
+        found += _subclasses(sub)
+    return found
+
+
+@pytest.mark.parametrize("error", _subclasses(jwt.InvalidTokenError), ids=lambda e: e.__name__)
+@pytest.mark.parametrize("where", ["get_unverified_header", "decode"])
+def test_every_invalid_token_error_raised_anywhere_is_unauthenticated(
+    settings: StintSettings, monkeypatch: pytest.MonkeyPatch, error: type[Exception], where: str
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise error("exp") if error is jwt.MissingRequiredClaimError else error("bad: token")
+
+    token = jwt.encode(CLAIMS, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    monkeypatch.setattr(jwt, where, fail)
+    message = _refusal(TokenVerifier(settings), token)
+    assert message.startswith("token") or message.startswith("malformed bearer token")
