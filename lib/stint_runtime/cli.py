@@ -1,9 +1,9 @@
-"""The `stint` command: dev tokens, decoded events, the local stack."""
+"""The `stint` command: dev tokens, decoded events, the local stack, and operator tools for
+dead-letter topics, the outbox and failed timers (readable output; --json for scripts)."""
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
@@ -11,7 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from stint_runtime.ops import OperatorError, commands
+from stint_runtime.ops.decoding import decode_event, text_or_base64
+from stint_runtime.ops.kafka_clients import kafka_consumer
 from stint_runtime.settings import load_settings
+
+__all__ = ["build_parser", "decode_event", "main", "parse_args"]
 
 ROLES = ("employer", "student", "admin")
 CLI_NAME = "cli"
@@ -32,45 +37,6 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _text_or_base64(raw: bytes | None) -> str | None:
-    if raw is None:
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "base64:" + base64.b64encode(raw).decode("ascii")
-
-
-def decode_event(value: bytes | None) -> dict[str, Any]:
-    """{"envelope": ...} with `data` decoded to its event type, or {"undecodable": why}."""
-    from google.protobuf import json_format
-
-    from stint_runtime.messaging.envelope import InvalidEnvelopeError, decode_envelope, unpack
-
-    try:
-        envelope = decode_envelope(value)
-    except InvalidEnvelopeError as error:
-        return {"undecodable": str(error), "value": _text_or_base64(value)}
-    attributes = type(envelope)()
-    attributes.CopyFrom(envelope)
-    attributes.ClearField("data")  # json_format cannot print an Any of an unknown type
-    shown = json_format.MessageToDict(attributes, preserving_proto_field_name=True)
-    try:
-        event = unpack(envelope)
-    except Exception as error:  # an unknown or corrupt payload is shown, never fatal
-        shown["data"] = {
-            "@type": envelope.data.type_url,
-            "undecodable": f"{type(error).__name__}: {error}",
-            "value": "base64:" + base64.b64encode(envelope.data.value).decode("ascii"),
-        }
-    else:
-        shown["data"] = {
-            "@type": envelope.data.type_url,
-            **json_format.MessageToDict(event, preserving_proto_field_name=True),
-        }
-    return {"envelope": shown}
-
-
 def tail_events(
     bootstrap_servers: str,
     topic: str,
@@ -81,14 +47,9 @@ def tail_events(
     emit: Callable[[str], None],
 ) -> int:
     """Print one JSON line per record; reads partitions directly, without a consumer group."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        client_id="stint-events-tail",
-    )
+    consumer = kafka_consumer(load_settings(CLI_NAME), bootstrap_servers, "stint-events-tail")
     try:
         deadline = None if idle_timeout is None else time.monotonic() + idle_timeout
         partitions = consumer.partitions_for_topic(topic)
@@ -118,7 +79,7 @@ def tail_events(
                     line = {
                         "partition": record.partition,
                         "offset": record.offset,
-                        "key": _text_or_base64(record.key),
+                        "key": text_or_base64(record.key),
                         **decode_event(record.value),
                     }
                     emit(json.dumps(line, sort_keys=False))
@@ -160,11 +121,71 @@ def positive(kind: Callable[[str], int | float]) -> Callable[[str], Any]:
     return parse
 
 
+def _printing(
+    command: Callable[[argparse.Namespace, commands.Emit], int],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return command(args, lambda line: print(line, flush=True))
+
+    return run
+
+
+def _add_operator_commands(subcommands: Any) -> None:
+    """dlq list/replay, outbox status/requeue, timers failed; each takes --json."""
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    kafka = argparse.ArgumentParser(add_help=False)
+    kafka.add_argument("--bootstrap-servers", help="default: KAFKA_BOOTSTRAP_SERVERS or 19092")
+    kafka.add_argument(
+        "--timeout", type=positive(float), default=60.0, help="give up reading after S seconds"
+    )
+
+    dlq = subcommands.add_parser("dlq", help="dead-letter topics (<group>.<topic>.dlt)")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_commands.add_parser(
+        "list", parents=[output, kafka], help="the records with reason, attempts and origin"
+    )
+    dlq_list.add_argument("topic", help="a dead-letter topic, e.g. payouts.applications.v1.dlt")
+    dlq_list.set_defaults(handler=_printing(commands.dlq_list))
+    dlq_replay = dlq_commands.add_parser(
+        "replay", parents=[output, kafka], help="republish records to their original topic"
+    )
+    dlq_replay.add_argument("topic")
+    which = dlq_replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--event-id", help="replay the records of this event id")
+    which.add_argument("--all", action="store_true", help="replay every record")
+    dlq_replay.set_defaults(handler=_printing(commands.dlq_replay))
+
+    outbox = subcommands.add_parser("outbox", help="a service's transactional outbox")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    status = outbox_commands.add_parser(
+        "status", parents=[output], help="pending, parked and the oldest pending age"
+    )
+    status.add_argument("service", help="e.g. listings (its database: stint_<service>)")
+    status.set_defaults(handler=_printing(commands.outbox_status_command))
+    requeue = outbox_commands.add_parser(
+        "requeue", parents=[output], help="send a parked record again"
+    )
+    requeue.add_argument("service")
+    requeue.add_argument("id", help="the parked record's id (its event id)")
+    requeue.set_defaults(handler=_printing(commands.outbox_requeue_command))
+
+    timers = subcommands.add_parser("timers", help="a service's durable timers")
+    timers_commands = timers.add_subparsers(dest="timers_command", required=True)
+    failed = timers_commands.add_parser(
+        "failed", parents=[output], help="timers that exhausted their retries"
+    )
+    failed.add_argument("service")
+    failed.set_defaults(handler=_printing(commands.timers_failed_command))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stint", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    subcommands = parser.add_subparsers(dest="command", required=True)
 
-    token_parser = commands.add_parser("token", help="print a dev token for the configured secret")
+    token_parser = subcommands.add_parser(
+        "token", help="print a dev token for the configured secret"
+    )
     token_parser.add_argument("--role", required=True, choices=ROLES)
     token_parser.add_argument("--sub", required=True, help="the user id")
     token_parser.add_argument("--org", help="the employer's organisation (required for employer)")
@@ -173,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token_parser.set_defaults(handler=token)
 
-    events = commands.add_parser("events", help="read events from Kafka")
+    events = subcommands.add_parser("events", help="read events from Kafka")
     events_commands = events.add_subparsers(dest="events_command", required=True)
     tail = events_commands.add_parser("tail", help="print a topic's events as JSON lines")
     tail.add_argument("topic")
@@ -183,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--bootstrap-servers", help="default: KAFKA_BOOTSTRAP_SERVERS or 19092")
     tail.set_defaults(handler=events_tail)
 
-    stack_parser = commands.add_parser(
+    _add_operator_commands(subcommands)
+
+    stack_parser = subcommands.add_parser(
         "stack", help="only the infrastructure, in the foreground (python -m stint_runtime.run)"
     )
     stack_parser.set_defaults(handler=stack, run_args=[])
@@ -204,7 +227,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except OperatorError as error:
+        print(f"stint: {error.message}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ from stint_runtime.grpc.server import ServiceBinding, StintServer, build_server
 from stint_runtime.logging import configure_logging
 from stint_runtime.messaging.backoff import Backoff
 from stint_runtime.messaging.envelope import import_all_contracts, source_of, topic_of
+from stint_runtime.messaging.kafka_config import kafka_client_options
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.subscriber import Handler, Subscriber
-from stint_runtime.messaging.topics import dead_letter_topic, ensure_topics
+from stint_runtime.messaging.topics import dead_letter_topic, provision_topics
 from stint_runtime.metrics import MetricsEndpoint, serve_metrics
 from stint_runtime.persistence.mongo import Client, connect
 from stint_runtime.persistence.outbox import OutboxRelay
@@ -120,19 +121,19 @@ class ServiceApp:
         self.runtime = Runtime(settings, self.clock, mongo, units)
         definition = self._build(self.runtime)
         consumed = definition.consumed_topics()
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
+        await provision_topics(
+            settings,
             [
                 *definition.publishes,
                 *consumed,
                 *(dead_letter_topic(settings.service_name, topic) for topic in consumed),
             ],
-            partitions=settings.kafka_topic_partitions,
         )
         self._publisher = KafkaPublisher(
             settings.kafka_bootstrap_servers,
             client_id=f"stint-{settings.service_name}",
             enable_idempotence=settings.kafka_enable_idempotence,
+            **kafka_client_options(settings),
         )
         await self._publisher.start()
         self.relay = OutboxRelay(

@@ -48,6 +48,21 @@ class StintSettings(BaseSettings):
     kafka_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     kafka_retry_backoff_max_seconds: float = Field(default=5.0, ge=0)
 
+    # Topic provisioning, Kafka security, JWKS caching and server reflection (runtime hardening).
+    kafka_create_topics: bool = True
+    kafka_topic_replication_factor: int = Field(default=1, ge=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    kafka_ssl_certfile: str = ""
+    kafka_ssl_keyfile: str = ""
+    kafka_ssl_password: SecretStr = SecretStr("")
+    jwt_jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    jwt_jwks_refresh_interval_seconds: float = Field(default=30.0, ge=0)
+    grpc_reflection: bool = True
+
     mongodb_uri: str = Field(
         default=f"mongodb://127.0.0.1:{EMBEDDED_MONGODB_PORT}/?directConnection=true",
         validation_alias=AliasChoices("STINT_MONGODB_URI", "MONGODB_URI"),
@@ -98,6 +113,23 @@ class StintSettings(BaseSettings):
         uses_dev_secret = self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
         if self.environment == "production" and self.jwt_algorithm == "HS256" and uses_dev_secret:
             raise ValueError("STINT_JWT_SECRET must be set in production: the dev secret is public")
+        return self
+
+    @model_validator(mode="after")
+    def _issuer_and_audience_in_production(self) -> StintSettings:
+        missing = [
+            name
+            for name, value in (
+                ("STINT_JWT_ISSUER", self.jwt_issuer),
+                ("STINT_JWT_AUDIENCE", self.jwt_audience),
+            )
+            if not value
+        ]
+        if self.environment == "production" and missing:
+            raise ValueError(
+                f"{' and '.join(missing)} must be set in production: tokens minted for another "
+                "issuer or audience would otherwise be accepted"
+            )
         return self
 
     @property

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeAlias, get_args
 
+import grpc
 import jwt
 
-from stint_runtime.errors import Unauthenticated
+from stint_runtime.errors import DomainError, Unauthenticated
 from stint_runtime.settings import StintSettings
 from stint_runtime.values import Actor
 
@@ -59,12 +60,45 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     return Principal(subject=subject, role=role, org=org)
 
 
+class SigningKeysUnavailable(DomainError):
+    """The JWKS endpoint cannot be reached: the token may be fine, the caller should retry."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+# Why a token is refused, by PyJWT exception (the first matching class wins, so subclasses come
+# before their bases). Messages never repeat the token's content.
+_REFUSALS: Final[tuple[tuple[type[Exception], str], ...]] = (
+    (jwt.ExpiredSignatureError, "token has expired"),
+    (jwt.InvalidSignatureError, "token signature is invalid"),
+    (jwt.InvalidIssuerError, "token issuer is not accepted"),
+    (jwt.InvalidAudienceError, "token audience is not accepted"),
+    (jwt.ImmatureSignatureError, "token is not valid yet"),
+    (jwt.InvalidIssuedAtError, "token issued-at (iat) claim is invalid"),
+    (jwt.InvalidAlgorithmError, "token algorithm is not accepted"),
+    (jwt.DecodeError, "malformed bearer token"),
+)
+
+
+def _refusal(error: jwt.InvalidTokenError) -> Unauthenticated:
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return Unauthenticated(f"token is missing the {error.claim!r} claim")
+    for kind, message in _REFUSALS:
+        if isinstance(error, kind):
+            return Unauthenticated(message)
+    # Header checks (kid, crit, b64...) and claim types: PyJWT's message names the field, e.g.
+    # "Key ID header parameter must be a string"; what follows a colon may quote the token.
+    what = str(error).split(":", 1)[0].strip()[:80]
+    return Unauthenticated(f"malformed bearer token: {what}" if what else "malformed bearer token")
+
+
 class TokenVerifier:
     """Verifies bearer JWTs: HS256 with settings.jwt_secret, or RS256 with a PEM key or JWKS URL.
 
     Only the configured algorithm is accepted (never `none`); exp, sub and role are required;
-    iss and aud are checked when configured. Refusals raise Unauthenticated with a message that
-    never repeats the token's content.
+    iss and aud are checked when configured. Every refusal raises Unauthenticated with a message
+    that never repeats the token's content. JWKS keys are cached for jwt_jwks_cache_seconds; an
+    unknown `kid` refreshes them at most once per jwt_jwks_refresh_interval_seconds.
     """
 
     def __init__(self, settings: StintSettings) -> None:
@@ -79,7 +113,16 @@ class TokenVerifier:
         elif settings.jwt_public_key:
             self._key = settings.jwt_public_key
         elif settings.jwt_jwks_url:
-            self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True)
+            # The key set (not single keys: PyJWT's per-kid cache never expires) is cached with
+            # a lifetime; PyJWT's cooldown rate-limits the refresh an unknown kid triggers.
+            self._jwks = jwt.PyJWKClient(
+                settings.jwt_jwks_url,
+                cache_keys=False,
+                cache_jwk_set=True,
+                lifespan=settings.jwt_jwks_cache_seconds,
+                cooldown_duration=settings.jwt_jwks_refresh_interval_seconds,
+                timeout=10,
+            )
         else:
             raise ValueError("RS256 needs STINT_JWT_PUBLIC_KEY (PEM) or STINT_JWT_JWKS_URL")
 
@@ -90,44 +133,41 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise Unauthenticated("malformed bearer token") from None
+            claims = self._claims(token)
+        except jwt.PyJWKClientConnectionError:
+            raise SigningKeysUnavailable("token signing keys cannot be fetched now") from None
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError):
+            raise Unauthenticated("token signing key is unknown") from None
+        except jwt.InvalidTokenError as error:
+            raise _refusal(error) from None
+        except (ValueError, TypeError):
+            # A key PyJWT cannot use for this token (e.g. a JWK of another key type).
+            raise Unauthenticated("token signing key is unknown") from None
+        return principal_from_claims(claims)
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        header = jwt.get_unverified_header(token)
         if header.get("alg") != self.algorithm:
             raise Unauthenticated(f"token algorithm is not accepted: expected {self.algorithm}")
-        try:
-            key: Any = self._key
-            if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[self.algorithm],
-                issuer=self.issuer,
-                audience=self.audience,
-                leeway=self.leeway,
-                options={
-                    "require": ["exp", "sub", "role"],
-                    "verify_aud": self.audience is not None,
-                },
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("token has expired") from None
-        except jwt.InvalidSignatureError:
-            raise Unauthenticated("token signature is invalid") from None
-        except jwt.MissingRequiredClaimError as error:
-            raise Unauthenticated(f"token is missing the {error.claim!r} claim") from None
-        except jwt.InvalidIssuerError:
-            raise Unauthenticated("token issuer is not accepted") from None
-        except jwt.InvalidAudienceError:
-            raise Unauthenticated("token audience is not accepted") from None
-        except jwt.ImmatureSignatureError:
-            raise Unauthenticated("token is not valid yet") from None
-        except jwt.PyJWKClientError:
-            raise Unauthenticated("token signing key is unknown") from None
-        except jwt.InvalidTokenError:
-            raise Unauthenticated("malformed bearer token") from None
-        return principal_from_claims(claims)
+        key: Any = self._key
+        if self._jwks is not None:
+            kid = header.get("kid")
+            if not isinstance(kid, str) or not kid:
+                raise Unauthenticated("token has no key id (kid) header")
+            key = self._jwks.get_signing_key(kid).key
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[self.algorithm],
+            issuer=self.issuer,
+            audience=self.audience,
+            leeway=self.leeway,
+            options={
+                "require": ["exp", "sub", "role"],
+                "verify_aud": self.audience is not None,
+            },
+        )
+        return claims
 
 
 def mint_token(

@@ -14,7 +14,8 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from stint_runtime.grpc.auth import TokenVerifier
 from stint_runtime.grpc.idempotency import IdempotencyStore
@@ -27,6 +28,7 @@ _log = logging.getLogger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+REFLECTION_SERVICES = ("grpc.reflection.v1.ServerReflection", reflection.SERVICE_NAME)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,25 @@ class StintServer:
         _log.info("gRPC server stopped", extra={"address": self.address})
 
 
+def enable_reflection(server: grpc.aio.Server, services: Sequence[str]) -> None:
+    """Serves grpc.reflection.v1 and v1alpha, listing `services` and themselves.
+
+    grpcio-reflection (1.85) ships only v1alpha; v1's messages are the same on the wire (only
+    the proto package differs), so one servicer answers under both names.
+    """
+    servicer = reflection_aio.ReflectionServicer([*services, *REFLECTION_SERVICES])
+    handlers = {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler(name, handlers) for name in REFLECTION_SERVICES]
+    )
+
+
 async def build_server(
     settings: StintSettings,
     services: Sequence[ServiceBinding],
@@ -131,14 +152,10 @@ async def build_server(
     names = [binding.descriptor.full_name for binding in services]
     for binding in services:
         binding.add_to_server(binding.servicer, server)
-    reflection.enable_server_reflection(
-        [
-            *names,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    if settings.grpc_reflection:
+        enable_reflection(
+            server, [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+        )
     bind = address or settings.grpc_address
     port = server.add_insecure_port(bind)
     for service in ("", *names):

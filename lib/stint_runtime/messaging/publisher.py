@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
@@ -36,8 +37,11 @@ class KafkaPublisher:
         client_id: str,
         enable_idempotence: bool = False,
         request_timeout_ms: int = 30_000,
+        **client_options: Any,
     ) -> None:
+        """`client_options`: further producer options, e.g. kafka_client_options(settings)."""
         self._config = {
+            **client_options,
             "bootstrap_servers": bootstrap_servers,
             "client_id": client_id,
             "acks": "all",

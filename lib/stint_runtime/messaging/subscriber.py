@@ -32,6 +32,7 @@ from stint_runtime.messaging.envelope import (
     headers_as_carrier,
     unpack,
 )
+from stint_runtime.messaging.kafka_config import kafka_client_options
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.topics import dead_letter_topic
 from stint_runtime.persistence.mongo import Document
@@ -153,6 +154,7 @@ class Subscriber:
         max_poll_records: int = 100,
         readiness: Readiness | None = None,
         dead_letter_timeout: float = 10.0,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -169,6 +171,7 @@ class Subscriber:
         self._dead_letter_timeout = dead_letter_timeout
         self._committed: dict[TopicPartition, int] = {}
         self._consumer_config = {
+            **(client_options or {}),
             "bootstrap_servers": bootstrap_servers,
             "group_id": group_id,
             "client_id": client_id or group_id,
@@ -212,6 +215,7 @@ class Subscriber:
             readiness=readiness,
             dead_letter_timeout=settings.dead_letter_timeout_seconds,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            client_options=kafka_client_options(settings),
         )
 
     def dead_letter_topics(self) -> list[str]:

@@ -35,6 +35,8 @@ from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 PRODUCTION_JWT_SECRET = "a-production-secret-that-is-not-the-dev-one"
+# Production settings refuse to load without the issuer and audience tokens must carry.
+PRODUCTION_TOKENS = {"STINT_JWT_ISSUER": "https://gateway.example", "STINT_JWT_AUDIENCE": "stint"}
 
 
 @pytest.fixture
@@ -97,14 +99,16 @@ async def exit_code(service: ServiceProcess, limit: float = 60.0) -> int:
 async def test_production_refuses_the_development_signing_key(launch: Launcher) -> None:
     production = {"environment": "production", "jwt_secret": SecretStr(PRODUCTION_JWT_SECRET)}
     refused = launch("applications", **production)
-    refused.start()
+    refused.start(extra_env=PRODUCTION_TOKENS)
     assert await exit_code(refused) != 0
     assert refused.process is not None
     assert DEV_KEY_IN_PRODUCTION in refused.process.log_tail(200)
 
     signing_key = base64.b64encode(os.urandom(32)).decode()
     keyed = launch("applications", **production)
-    keyed.start(extra_env={"STINT_APPLICATIONS_COMPLETION_SIGNING_KEY": signing_key})
+    keyed.start(
+        extra_env={**PRODUCTION_TOKENS, "STINT_APPLICATIONS_COMPLETION_SIGNING_KEY": signing_key}
+    )
     async with insecure_channel(keyed.settings.grpc_address) as channel:
         await keyed.wait_serving(channel)
     assert keyed.stop() == 0

@@ -191,4 +191,6 @@ def test_production_refuses_the_public_dev_secret(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValidationError, match="STINT_JWT_SECRET must be set in production"):
         StintSettings()
     monkeypatch.setenv("STINT_JWT_SECRET", "a-real-secret-from-the-cluster")
+    monkeypatch.setenv("STINT_JWT_ISSUER", "https://gateway.example")
+    monkeypatch.setenv("STINT_JWT_AUDIENCE", "stint")
     assert StintSettings().environment == "production"

@@ -63,3 +63,36 @@ def test_stack_passes_its_options_through_to_run() -> None:
     args = parse_args(["stack", "--kafka-port", "29092"])
 
     assert args.run_args == ["--kafka-port", "29092"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["dlq", "replay", "t.dlt"], "one of the arguments --event-id --all is required"),
+        (["dlq", "replay", "t.dlt", "--all", "--event-id", "e"], "not allowed with argument"),
+        (["dlq", "list"], "topic"),
+        (["dlq", "list", "t.dlt", "--timeout", "0"], "must be positive"),
+        (["outbox", "requeue", "listings"], "id"),
+        (["outbox", "status"], "service"),
+        (["timers", "failed"], "service"),
+        (["outbox", "drop", "listings"], "invalid choice: 'drop'"),
+    ],
+)
+def test_bad_operator_arguments_are_refused(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_operator_commands_are_readable_by_default_and_json_on_request() -> None:
+    listed = parse_args(["dlq", "list", "payouts.applications.v1.dlt"])
+    replay = parse_args(["dlq", "replay", "x.dlt", "--event-id", "evt-1", "--json"])
+    requeue = parse_args(["outbox", "requeue", "payouts", "evt-2"])
+
+    assert (listed.topic, listed.json, listed.timeout) == ("payouts.applications.v1.dlt", False, 60)
+    assert (replay.event_id, replay.all, replay.json) == ("evt-1", False, True)
+    assert (requeue.service, requeue.id, requeue.json) == ("payouts", "evt-2", False)
