@@ -7,7 +7,7 @@ Every test makes its own users, orgs and listings, so tests never see each other
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,6 @@ async def feed(service: NotificationsService, clock: ManualClock) -> AsyncIterat
 
 
 @pytest.fixture(scope="package")
-def mailbox(infra_backend: Backend) -> Iterator[Mailbox]:
+def mailbox(infra_backend: Backend) -> Mailbox:
     assert infra_backend.maildir is not None, "the SMTP sink keeps mail in a maildir"
-    yield Mailbox(Path(infra_backend.maildir))
+    return Mailbox(Path(infra_backend.maildir))
