@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.notifications.v1 import resources_pb2 as r
 from stint.notifications.v1 import service_pb2, service_pb2_grpc
+from stint_notifications.service_layer.delivery import Claim, Outcome
 from stint_runtime.clock import Clock
 from stint_runtime.grpc.auth import Role, mint_token
 from stint_runtime.grpc.client import call_metadata, new_idempotency_key
@@ -176,3 +177,21 @@ class EventFeed:
         """Send an envelope (again: a redelivery carries the same event id)."""
         await self.publisher.publish_envelope(topic_of(envelope.type), envelope)
         self.sent.append(envelope)
+
+
+class FaultySender:
+    """Wraps a real sender; emails to the users in `failing` fail (transiently) that many times."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.failing: dict[str, int] = {}
+        self.attempts: dict[str, int] = {}
+
+    async def send(self, claim: Claim) -> Outcome:
+        self.attempts[claim.id] = self.attempts.get(claim.id, 0) + 1
+        left = self.failing.get(claim.recipient_id, 0)
+        if left:
+            self.failing[claim.recipient_id] = left - 1
+            return Outcome(False, "smtp 451")
+        outcome: Outcome = await self.real.send(claim)
+        return outcome

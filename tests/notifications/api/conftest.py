@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 from stint.notifications.v1 import service_pb2_grpc
+from stint_notifications.adapters.email import SmtpConfig, SmtpSender
+from stint_notifications.adapters.webhooks import HttpWebhookSender
+from stint_notifications.bootstrap import Sender
 from stint_notifications.config import NotificationsSettings
 from stint_notifications.entrypoints.app import NotificationsService
 from stint_runtime.clock import ManualClock
@@ -25,7 +28,7 @@ from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.processes import free_port
 
 from tests.notifications.events import NOW
-from tests.notifications.kit import EventFeed, Mailbox, NotificationsClient
+from tests.notifications.kit import EventFeed, FaultySender, Mailbox, NotificationsClient
 
 pytestmark = pytest.mark.integration
 
@@ -65,10 +68,26 @@ def config() -> NotificationsSettings:
 
 
 @pytest.fixture(scope="package")
+def faults(service_settings: StintSettings, config: NotificationsSettings) -> FaultySender:
+    """The real SMTP sender, with failures the tests ask for."""
+    smtp = SmtpConfig(
+        host=service_settings.smtp_host, port=service_settings.smtp_port, sender=config.email_from
+    )
+    return FaultySender(SmtpSender(smtp))
+
+
+@pytest.fixture(scope="package")
 async def service(
-    service_settings: StintSettings, clock: ManualClock, config: NotificationsSettings
+    service_settings: StintSettings,
+    clock: ManualClock,
+    config: NotificationsSettings,
+    faults: FaultySender,
 ) -> AsyncIterator[NotificationsService]:
-    app = NotificationsService(service_settings, config=config, clock=clock)
+    senders: dict[str, Sender] = {
+        "email": faults,
+        "webhook": HttpWebhookSender(config.targets(), config.webhook_timeout_seconds),
+    }
+    app = NotificationsService(service_settings, config=config, clock=clock, senders=senders)
     await app.start()
     try:
         assert app.subscriber is not None
