@@ -203,7 +203,12 @@ def record_outcome(
         if sent.channel is Channel.WEBHOOK:
             _webhook_recovered(sent.webhook_id, store)
         return
-    wait = None if outcome.permanent else policy.retry_after(sent.channel, sent.attempt)
+    disabled = sent.channel is Channel.WEBHOOK and _webhook_failing(
+        sent.webhook_id, now, store, ctx, policy
+    )
+    wait = None
+    if not (outcome.permanent or disabled):
+        wait = policy.retry_after(sent.channel, sent.attempt)
     changes: dict[str, Any] = {"last_error": outcome.error, "update_time": now, TIMERS: []}
     if wait is None:
         changes["status"] = Status.FAILED.value
@@ -215,8 +220,6 @@ def record_outcome(
         events_pb2.NotificationFailed(**fields, error=outcome.error, will_retry=wait is not None),
         subject=sent.id,
     )
-    if sent.channel is Channel.WEBHOOK:
-        _webhook_failing(sent.webhook_id, now, store, ctx, policy)
 
 
 def lease_expired(delivery_id: str, store: MongoStore, ctx: Context) -> None:
@@ -236,16 +239,19 @@ def _webhook_recovered(webhook_id: str, store: MongoStore) -> None:
 
 def _webhook_failing(
     webhook_id: str, now: datetime, store: MongoStore, ctx: Context, policy: DeliveryPolicy
-) -> None:
-    """Remember since when an endpoint fails; disable it and tell its owner after long enough."""
+) -> bool:
+    """Remember since when an endpoint fails; disable it and tell its owner after long enough.
+
+    True when the endpoint is (now) disabled.
+    """
     hook = store.webhook(webhook_id)
     if hook is None or not hook.active:
-        return
+        return True
     if hook.failing_since is None:
         store.save_webhook(replace(hook, failing_since=now))
-        return
+        return False
     if not should_disable(hook.failing_since, now, policy.disable_webhook_after):
-        return
+        return False
     since = hook.failing_since.strftime("%Y-%m-%d %H:%M UTC")
     reason = f"failing since {since}"
     store.save_webhook(replace(hook, active=False, disabled_reason=reason))
@@ -263,3 +269,4 @@ def _webhook_failing(
         store,
         ctx,
     )
+    return True
