@@ -104,7 +104,8 @@ async def test_fanout_resumes_after_sigkill_and_alerts_each_match_once(
         service.start(extra_env=env)
         deadline = time.monotonic() + 180
         while not (db["fanouts"].find_one({"_id": listing_id}) or {}).get("done"):
-            assert service.process is not None and service.process.running()
+            assert service.process is not None
+            assert service.process.running()
             assert time.monotonic() < deadline, "the fan-out did not finish after the restart"
             await asyncio.sleep(0.2)
         second_peak = peak_rss_mib(service.process.pid)
