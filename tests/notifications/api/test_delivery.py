@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from opentelemetry import trace
 from pymongo.database import Database
 from stint.notifications.v1 import events_pb2 as notification_events
 from stint.notifications.v1 import resources_pb2 as r
@@ -245,3 +246,19 @@ async def test_no_address_in_any_log_line_or_event(
         assert all(b"example.org" not in value for _, value in record.headers)
     assert logs.lines, "the flow logs something"
     assert not [line for line in logs.lines if student.email in line or "@example.org" in line]
+
+
+async def test_the_outcome_event_continues_the_trace_of_its_cause(
+    client: NotificationsClient, feed: EventFeed, db: Database[Any]
+) -> None:
+    student = new_student()
+    await client.register(student)
+    with trace.get_tracer("test").start_as_current_span("gateway call") as span:
+        event_id = await feed.publish(build_event(EXPIRED, student=student.subject))
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    delivery_id = f"{event_id}:{student.subject}:email"
+    await wait_status(db, delivery_id, Status.DELIVERED, 1)
+    (record,) = list(db["outbox"].find({"key": delivery_id}))
+    envelope = decode_envelope(record["envelope"])
+    assert envelope.type == "stint.notifications.v1.NotificationDelivered"
+    assert envelope.traceparent.split("-")[1] == trace_id

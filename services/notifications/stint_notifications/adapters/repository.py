@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
+from stint_runtime.messaging.envelope import current_trace_carrier
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
 from stint_runtime.persistence.timers import TIMERS, ensure_timer_index, set_timer
@@ -167,6 +168,8 @@ def delivery_doc(delivery: PlannedDelivery, now: datetime) -> Document:
         "payload": delivery.payload,
         "status": Status.PENDING.value,
         "attempt": 0,
+        # The trace of the event that caused it: sends and their outcome events continue it.
+        "trace": current_trace_carrier(),
         "last_error": "",
         "create_time": now,
         "update_time": now,

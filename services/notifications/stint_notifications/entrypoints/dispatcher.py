@@ -10,10 +10,14 @@ import asyncio
 import contextlib
 import logging
 
+from opentelemetry import trace
+from stint_runtime.messaging.envelope import context_from_carrier
+
 from stint_notifications.bootstrap import NotificationsApp
 from stint_notifications.service_layer.delivery import Claim, Outcome
 
 log = logging.getLogger("stint.notifications.dispatch")
+tracer = trace.get_tracer("stint.notifications")
 
 
 class Dispatcher:
@@ -79,8 +83,21 @@ class Dispatcher:
         try:
             claim = await asyncio.to_thread(self.app.claim, delivery_id)
             if claim is not None:
-                outcome = await self._send(claim)
-                await asyncio.to_thread(self.app.settle, claim, outcome)
+                with tracer.start_as_current_span(
+                    "notification send",
+                    context=context_from_carrier(claim.trace),
+                    kind=trace.SpanKind.CLIENT,
+                    attributes={
+                        "stint.delivery.channel": claim.channel.value,
+                        "stint.delivery.attempt": claim.attempt,
+                        "stint.delivery.source_event_type": claim.event_type,
+                    },
+                ) as span:
+                    outcome = await self._send(claim)
+                    if not outcome.delivered:
+                        span.set_status(trace.Status(trace.StatusCode.ERROR, outcome.error))
+                    # The outcome's event continues this trace (the thread copies the context).
+                    await asyncio.to_thread(self.app.settle, claim, outcome)
                 self.sent += outcome.delivered
         except Exception:
             log.exception("delivery step failed", extra={"delivery_id": delivery_id})

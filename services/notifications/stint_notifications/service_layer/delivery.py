@@ -23,6 +23,7 @@ from stint_notifications.domain.recipients import WEBHOOK_DISABLED
 from stint_notifications.domain.webhooks import should_disable
 from stint_notifications.service_layer.handlers import Context, notify_users
 
+WEBHOOK_DISABLED_TYPE = "stint.notifications.v1.WebhookDisabled"
 UNKNOWN_OUTCOME = "outcome unknown: the sender stopped before recording it"
 
 
@@ -57,6 +58,7 @@ class Claim:
     values: Mapping[str, str] = field(default_factory=dict)
     webhook_id: str = ""
     payload: str = ""
+    trace: Mapping[str, str] = field(default_factory=dict)
     email: str = field(default="", repr=False)
     display_name: str = field(default="", repr=False)
     url: str = field(default="", repr=False)
@@ -151,7 +153,7 @@ def claim(
     attempt = int(doc["attempt"]) + 1
     lease: dict[str, Any] = {TIMERS: []}
     set_timer(lease, LEASE_TIMER, now + policy.lease)
-    store.db[DELIVERIES].update_one(
+    taken = store.db[DELIVERIES].update_one(
         {"_id": delivery_id, "status": Status.PENDING.value, "attempt": attempt - 1},
         {
             "$set": {
@@ -163,6 +165,8 @@ def claim(
         },
         session=store.session,
     )
+    if taken.modified_count != 1:
+        return None  # another dispatcher took it first
     return Claim(
         id=delivery_id,
         channel=channel,
@@ -177,6 +181,7 @@ def claim(
         values=doc.get("values", {}),
         webhook_id=doc["webhook_id"],
         payload=doc.get("payload", ""),
+        trace=doc.get("trace", {}),
         **target,
     )
 
@@ -262,6 +267,7 @@ def _webhook_failing(
     message = message_of(WEBHOOK_DISABLED, {"webhook_id": hook.id, "failing_since": since})
     notify_users(
         f"webhook-disabled-{hook.id}",
+        WEBHOOK_DISABLED_TYPE,
         Category.ACCOUNT,
         message.title,
         message.body,

@@ -309,6 +309,7 @@ def send_digest(user_id: str, store: MongoStore, ctx: Context) -> Plan:
 
 def notify_users(
     key: str,
+    event_type: str,
     category: Category,
     title: str,
     body: str,
@@ -320,7 +321,7 @@ def notify_users(
     now = ctx.now()
     notice = Notice(
         key=key,
-        event_type=f"stint.notifications.v1.{category.value}",
+        event_type=event_type,
         category=category,
         message=Message(title, body),
         now=now,
