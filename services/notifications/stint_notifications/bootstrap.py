@@ -135,7 +135,7 @@ def bootstrap_units(
     """The app over the database of `units` (the service runtime's, which the relay watches)."""
     settings = settings or NotificationsSettings()
     ensure_indexes(units.db)
-    targets = settings.targets()
+    targets = settings.targets(runtime_settings.environment)
     context = Context(
         clock=units.clock,
         resolve=resolver,

@@ -2,7 +2,7 @@
 
 SMTP host and port are the runtime's (STINT_SMTP_HOST / STINT_SMTP_PORT); TLS, credentials and
 the sender address are here. Webhook targets in loopback ranges are allowed by default (for
-development); production sets WEBHOOK_ALLOW_LOOPBACK=false.
+development); in production they are refused unless WEBHOOK_ALLOW_LOOPBACK is set.
 """
 
 from __future__ import annotations
@@ -43,10 +43,12 @@ class NotificationsSettings(BaseSettings):
     digest_delay_hours: float = Field(default=24, gt=0)
     default_page_size: int = Field(default=20, ge=1, le=100)
 
-    def targets(self) -> TargetPolicy:
-        return TargetPolicy(
-            allow_loopback=self.webhook_allow_loopback, allow_private=self.webhook_allow_private
-        )
+    def targets(self, environment: str = "dev") -> TargetPolicy:
+        """Webhook target ranges; production refuses loopback unless it is explicitly allowed."""
+        loopback = self.webhook_allow_loopback
+        if environment == "production" and "webhook_allow_loopback" not in self.model_fields_set:
+            loopback = False
+        return TargetPolicy(allow_loopback=loopback, allow_private=self.webhook_allow_private)
 
     def delivery_policy(self) -> DeliveryPolicy:
         return DeliveryPolicy(

@@ -7,6 +7,7 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from stint_notifications.config import NotificationsSettings
 from stint_notifications.domain.skills import ListingSummary, subscription
 from stint_notifications.domain.webhooks import (
     RETRY_SCHEDULE,
@@ -109,3 +110,11 @@ def test_remote_only_skips_onsite_listings() -> None:
     onsite = ListingSummary("l", "T", frozenset({"sql"}), "", False, None)
     assert not subscription("u", ["sql"], "", True, None, NOW).matches(onsite)
     assert subscription("u", ["sql"], "", False, None, NOW).matches(onsite)
+
+
+def test_production_refuses_loopback_unless_explicitly_allowed() -> None:
+    loopback = ipaddress.ip_address("127.0.0.1")
+    assert NotificationsSettings().targets("dev").refusal(loopback) is None
+    assert NotificationsSettings().targets("production").refusal(loopback) == "loopback"
+    explicit = NotificationsSettings(webhook_allow_loopback=True)
+    assert explicit.targets("production").refusal(loopback) is None
