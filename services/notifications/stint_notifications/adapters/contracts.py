@@ -14,7 +14,7 @@ from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2 as listings_events
 from stint.notifications.v1 import resources_pb2 as r
 from stint.payouts.v1 import events_pb2 as payouts_events
-from stint_runtime.proto_values import money_from, timestamp
+from stint_runtime.proto_values import money, money_from, timestamp
 from stint_runtime.values import Money
 
 from stint_notifications.domain.channels import Category, Channel, SkillAlertFrequency
@@ -226,9 +226,7 @@ def subscription_message(sub: SkillSubscription) -> r.SkillSubscription:
         update_time=timestamp(sub.update_time),
     )
     if sub.min_fee is not None:
-        message.min_fee.CopyFrom(
-            money_pb2.Money(amount_minor=sub.min_fee.amount_minor, currency=sub.min_fee.currency)
-        )
+        message.min_fee.CopyFrom(money(sub.min_fee))
     return message
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stint.notifications.v1 import events_pb2
-from stint_runtime.persistence.timers import TIMERS, set_timer
+from stint_runtime.persistence.timers import TIMERS, set_timer, timer_due_at
 
 from stint_notifications.adapters.contracts import CHANNELS
 from stint_notifications.adapters.repository import DELIVERIES, MongoStore
@@ -129,8 +129,8 @@ def claim(
     doc = store.db[DELIVERIES].find_one({"_id": delivery_id}, session=store.session)
     if doc is None or doc["status"] != Status.PENDING.value:
         return None
-    due = [t for t in doc.get(TIMERS, []) if t["name"] == ATTEMPT_TIMER]
-    if not due:
+    due_at = timer_due_at(doc, ATTEMPT_TIMER)
+    if due_at is None or due_at > now:
         return None
     channel = Channel(doc["channel"])
     target: dict[str, str] = {}
