@@ -1,0 +1,1 @@
+"""The notifications service: contacts, preferences, skill alerts, inbox, email and webhooks."""

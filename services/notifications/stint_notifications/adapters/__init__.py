@@ -1,0 +1,1 @@
+"""Drivers: MongoDB, SMTP, HTTP, templates and the protobuf contracts."""

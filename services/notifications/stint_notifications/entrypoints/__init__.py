@@ -1,0 +1,1 @@
+"""gRPC servicer, declared policy, the delivery dispatcher and the ServiceDefinition."""

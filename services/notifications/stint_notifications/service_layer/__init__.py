@@ -1,0 +1,1 @@
+"""Use cases: one plain function per RPC, consumed event, timer and delivery step."""
