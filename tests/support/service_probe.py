@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2, resources_pb2, service_pb2, service_pb2_grpc
@@ -106,6 +107,29 @@ def probe_process(
         env=env,
         cwd=REPO_ROOT,
     )
+
+
+async def committed_lag(settings: StintSettings) -> int:
+    """Events on the topic that the service's consumer group has not committed."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.service_name,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(LISTINGS, p) for p in consumer.partitions_for_topic(LISTINGS) or ()
+        ]
+        assert partitions, f"{LISTINGS} has no partitions"
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            lag += ends[tp] - (committed or 0)
+        return lag
+    finally:
+        await consumer.stop()
 
 
 def record_submitted(event: Any, envelope: EventEnvelope, uow: UnitOfWork) -> None:

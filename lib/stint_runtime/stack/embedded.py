@@ -76,6 +76,28 @@ def smtp_sink_process(port: int, maildir: Path, log_path: Path) -> ManagedProces
     )
 
 
+def mongodb_process(port: int, workdir: Path, log_path: Path) -> ManagedProcess:
+    """SecantusDB on loopback, its data under `workdir`/mongodb (it survives restarts)."""
+    return ManagedProcess(
+        "mongodb (secantus)",
+        [
+            secantus_binary(),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--storage-path",
+            str(workdir / "mongodb"),
+        ],
+        log_path,
+        cwd=workdir,
+    )
+
+
+def mongodb_uri(port: int) -> str:
+    return f"mongodb://{LOOPBACK}:{port}/?directConnection=true"
+
+
 def mongodb_ready(uri: str) -> bool:
     from pymongo import MongoClient
     from pymongo.errors import PyMongoError
@@ -110,7 +132,7 @@ class EmbeddedStack:
         self.maildir = workdir / "mail"
         self.endpoints = Endpoints(
             kafka_bootstrap_servers=f"{LOOPBACK}:{self.kafka_port}",
-            mongodb_uri=f"mongodb://{LOOPBACK}:{self.mongodb_port}/?directConnection=true",
+            mongodb_uri=mongodb_uri(self.mongodb_port),
             smtp_host=LOOPBACK,
             smtp_port=self.smtp_port,
         )
@@ -121,20 +143,7 @@ class EmbeddedStack:
             self.logs / "kafka.log",
             env={"ADVERTISED_LISTENER_URL": listener, "STORAGE_ENGINE": "memory://tansu/"},
         )
-        self.mongodb = ManagedProcess(
-            "mongodb (secantus)",
-            [
-                secantus_binary(),
-                "--host",
-                LOOPBACK,
-                "--port",
-                str(self.mongodb_port),
-                "--storage-path",
-                str(workdir / "mongodb"),
-            ],
-            self.logs / "mongodb.log",
-            cwd=workdir,
-        )
+        self.mongodb = mongodb_process(self.mongodb_port, workdir, self.logs / "mongodb.log")
         self.smtp = smtp_sink_process(self.smtp_port, self.maildir, self.logs / "smtp.log")
 
     @property

@@ -7,43 +7,18 @@ import os
 import signal
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stint.listings.v1 import service_pb2, service_pb2_grpc
-from stint.topics import LISTINGS
 from stint_runtime.grpc.auth import mint_token
 from stint_runtime.grpc.client import call_metadata, insecure_channel, new_idempotency_key
 from stint_runtime.settings import StintSettings
 
 from tests.support.grpc_listings import create_request
-from tests.support.service_probe import SEEN, SLOW_CALL_STARTED, probe_process
+from tests.support.service_probe import SEEN, SLOW_CALL_STARTED, committed_lag, probe_process
 from tests.support.service_process import wait_serving
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-async def committed_lag(settings: StintSettings) -> int:
-    """Events on the topic that the service's consumer group has not committed."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.service_name,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(LISTINGS, p) for p in consumer.partitions_for_topic(LISTINGS) or ()
-        ]
-        assert partitions, f"{LISTINGS} has no partitions"
-        ends = await consumer.end_offsets(partitions)
-        lag = 0
-        for tp in partitions:
-            committed = await consumer.committed(tp)
-            lag += ends[tp] - (committed or 0)
-        return lag
-    finally:
-        await consumer.stop()
 
 
 async def test_sigterm_drains_calls_turns_not_serving_and_exits_cleanly(
