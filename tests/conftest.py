@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ from stint_runtime.stack.backends import Backend, infrastructure
 from stint_runtime.stack.embedded import Endpoints
 
 from tests.support.messaging_kit import settings_for
+
+# Services started by tests (in this process or as children) serve /metrics on a free port,
+# never on the fixed ports of a developer's own `make run`.
+os.environ.setdefault("STINT_METRICS_PORT", "0")
 
 
 @pytest.fixture(scope="session")

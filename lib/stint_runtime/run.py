@@ -5,6 +5,7 @@ Ports and places (flags win over the environment):
   --mongodb-port  STINT_MONGODB_PORT   embedded MongoDB (default 27117)
   --smtp-port     STINT_SMTP_PORT      SMTP sink (default 2525)
   STINT_<SERVICE>_GRPC_PORT            a service's gRPC port, e.g. STINT_LISTINGS_GRPC_PORT=50051
+  STINT_<SERVICE>_METRICS_PORT         its Prometheus /metrics port, e.g. ..._METRICS_PORT=9101
   --data-dir      STINT_DATA_DIR       data and logs (default .stint/ in the repository)
 With KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI set, those servers are used instead of embedded ones.
 """
@@ -27,6 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
+    DEFAULT_METRICS_PORTS,
     EMBEDDED_KAFKA_PORT,
     EMBEDDED_MONGODB_PORT,
     EMBEDDED_SMTP_PORT,
@@ -49,6 +51,10 @@ def grpc_port_variable(service: str) -> str:
     return f"STINT_{service.upper()}_GRPC_PORT"
 
 
+def metrics_port_variable(service: str) -> str:
+    return f"STINT_{service.upper()}_METRICS_PORT"
+
+
 @dataclass(frozen=True)
 class RunOptions:
     root: Path
@@ -58,6 +64,7 @@ class RunOptions:
     mongodb_port: int
     smtp_port: int
     grpc_ports: dict[str, int]
+    metrics_ports: dict[str, int]
     ready_timeout: float
     stop_grace: float
 
@@ -66,6 +73,7 @@ class RunOptions:
 class Service:
     name: str
     port: int
+    metrics_port: int
     process: ManagedProcess
     status: str = "STARTING"
     ready_after: float | None = None
@@ -73,6 +81,10 @@ class Service:
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
 
 
 class Stop(BaseException):
@@ -141,6 +153,10 @@ def parse_args(argv: Sequence[str] | None, env: Mapping[str, str]) -> RunOptions
             name: env_int(grpc_port_variable(name), port)
             for name, port in DEFAULT_GRPC_PORTS.items()
         },
+        metrics_ports={
+            name: env_int(metrics_port_variable(name), port)
+            for name, port in DEFAULT_METRICS_PORTS.items()
+        },
         ready_timeout=args.ready_timeout,
         stop_grace=StintSettings().shutdown_grace_seconds + 5.0,
     )
@@ -198,10 +214,12 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def service_process(name: str, port: int, options: RunOptions, backend: Backend) -> Service:
+def service_process(name: str, options: RunOptions, backend: Backend) -> Service:
+    port, metrics_port = options.grpc_ports[name], options.metrics_ports[name]
     env = {
         **backend.endpoints.as_env(),
         "STINT_GRPC_PORT": str(port),
+        "STINT_METRICS_PORT": str(metrics_port),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(options.root / "services" / name), os.environ.get("PYTHONPATH")) if p
@@ -209,7 +227,8 @@ def service_process(name: str, port: int, options: RunOptions, backend: Backend)
     }
     argv = [sys.executable, "-m", f"stint_{name}"]
     log = options.data_dir / "logs" / f"{name}.log"
-    return Service(name, port, ManagedProcess(name, argv, log, env=env, cwd=options.root))
+    process = ManagedProcess(name, argv, log, env=env, cwd=options.root)
+    return Service(name, port, metrics_port, process)
 
 
 def wait_serving(services: Sequence[Service], timeout: float, started: float) -> None:
@@ -262,13 +281,14 @@ def status_table(
         ("mongodb", endpoints.mongodb_uri, backend.logs.get("mongodb")),
         ("smtp", f"{endpoints.smtp_host}:{endpoints.smtp_port}", backend.logs.get("smtp")),
         *((s.name, f"{s.address} (gRPC, SERVING)", s.process.log_path) for s in services),
+        *((f"{s.name} metrics", s.metrics_url, None) for s in services),
     ]
     names = ", ".join(s.name for s in services) or ("--stack-only" if stack_only else "none yet")
     lines = [
         f"stint: ready in {elapsed:.1f}s (infrastructure: {backend.label}; services: {names})",
         "",
-        f"  {'component':<14}{'address':<52}log",
-        *(f"  {n:<14}{a:<52}{shown(log) if log else '-'}" for n, a, log in rows),
+        f"  {'component':<24}{'address':<52}log",
+        *(f"  {n:<24}{a:<52}{shown(log) if log else '-'}" for n, a, log in rows),
     ]
     if backend.maildir is not None:
         lines.append(f"  mail received by the SMTP sink is kept in {shown(backend.maildir)}/")
@@ -295,6 +315,8 @@ def run(options: RunOptions) -> None:
     for name in names:
         if port_in_use(LOOPBACK, options.grpc_ports[name]):
             raise PortInUseError(name, LOOPBACK, options.grpc_ports[name])
+        if port_in_use(LOOPBACK, options.metrics_ports[name]):
+            raise PortInUseError(f"{name} metrics", LOOPBACK, options.metrics_ports[name])
     say(f"stint: starting the infrastructure (data and logs in {shown(options.data_dir)}/)")
     with infrastructure(
         options.data_dir,
@@ -304,7 +326,7 @@ def run(options: RunOptions) -> None:
         smtp_port=options.smtp_port,
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
-        services = [service_process(n, options.grpc_ports[n], options, backend) for n in names]
+        services = [service_process(name, options, backend) for name in names]
         try:
             if services:
                 say(f"stint: starting {', '.join(names)}")
@@ -324,7 +346,10 @@ def run(options: RunOptions) -> None:
 
 
 def port_hint(error: PortInUseError) -> str:
-    setting = STACK_PORT_SETTINGS.get(error.what) or grpc_port_variable(error.what)
+    setting = STACK_PORT_SETTINGS.get(error.what)
+    if setting is None and error.what.endswith(" metrics"):
+        setting = metrics_port_variable(error.what.removesuffix(" metrics"))
+    setting = setting or grpc_port_variable(error.what)
     return (
         f"stint: {error}. Is another `make run` running? "
         f"Stop it, or choose another port with {setting}."

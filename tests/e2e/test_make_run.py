@@ -11,10 +11,16 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from stint_runtime.run import discover_services, grpc_port_variable, health_status
+from stint_runtime.run import (
+    discover_services,
+    grpc_port_variable,
+    health_status,
+    metrics_port_variable,
+)
 from stint_runtime.settings import DEFAULT_GRPC_PORTS
 from stint_runtime.stack.processes import free_port, port_in_use
 
@@ -62,6 +68,7 @@ def ports() -> dict[str, int]:
         "STINT_MONGODB_PORT": free_port(),
         "STINT_SMTP_PORT": free_port(),
         **{grpc_port_variable(name): free_port() for name in DEFAULT_GRPC_PORTS},
+        **{metrics_port_variable(name): free_port() for name in DEFAULT_GRPC_PORTS},
     }
 
 
@@ -123,10 +130,36 @@ def assert_up(run: MakeRun, clone: Path, ports: dict[str, int]) -> None:
     services = discover_services(clone)
     for name in services:
         assert health_status(f"127.0.0.1:{ports[grpc_port_variable(name)]}") == "SERVING", name
+        assert_metrics(name, ports[metrics_port_variable(name)])
     for variable in ("STINT_KAFKA_PORT", "STINT_MONGODB_PORT", "STINT_SMTP_PORT"):
         assert port_in_use("127.0.0.1", ports[variable]), f"nothing listens on {variable}"
     running = descendants(run.process.pid)  # run.py, kafka, mongodb, smtp and the services
     assert len(running) == 4 + len(services), [p.command() for p in running]
+
+
+RUNTIME_SERIES = (
+    "stint_outbox_pending",
+    "stint_outbox_parked",
+    "stint_outbox_oldest_pending_age_seconds",
+    "stint_timers_due",
+)
+CONSUMER_SERIES = ("stint_consumer_lag", "stint_events_processed_total")
+
+
+def assert_metrics(service: str, port: int) -> None:
+    """/metrics answers in the Prometheus text format with the runtime's series."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    deadline = time.monotonic() + 30  # gauges appear once the relay and timers made a pass
+    while True:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        missing = [name for name in RUNTIME_SERIES if f"\n{name}{{" not in text]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert missing == [], f"{service} /metrics lacks {missing}"
+    assert "target_info" in text
+    assert f'service_name="{service}"' in text
 
 
 def assert_nothing_left(run: MakeRun, ports: dict[str, int], signal_name: str) -> None:
