@@ -18,7 +18,7 @@ import pytest
 import yaml
 from stint import topics
 from stint_runtime.messaging.topics import dead_letter_topic
-from stint_runtime.settings import DEFAULT_GRPC_PORTS, DEV_JWT_SECRET
+from stint_runtime.settings import DEFAULT_GRPC_PORTS, DEV_JWT_SECRET, load_settings
 
 Manifest = dict[str, Any]
 
@@ -251,6 +251,26 @@ def check_network_policy(spec: dict[str, Any], overlay_name: str, service: str =
     allowed = {9092, 27017, 4317, 53} | ({9093} if overlay_name == "production" else set())
     assert egress_ports == allowed | OUTSIDE_EGRESS.get(service, set())
     assert all(rule["ports"] for rule in spec["egress"]), "an egress rule without ports"
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_every_service_accepts_its_rendered_settings(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pods would start: the config map (plus the JWT Secret) passes the settings checks."""
+    docs = overlay(name)
+    for deployment in services(docs):
+        with monkeypatch.context() as env:
+            for key, value in config_of(docs, deployment).items():
+                env.setenv(key, value)
+            env.setenv("STINT_JWT_SECRET", "a-secret-from-the-operator")
+            settings = load_settings(deployment["metadata"]["name"])
+        assert not settings.kafka_create_topics, "the operator provisions topics"
+        assert settings.grpc_reflection == (name == "dev")
+        assert settings.metrics_host == "0.0.0.0"
+        if name == "production":
+            assert settings.jwt_issuer
+            assert settings.jwt_audience
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
