@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.bench import listings_search, notifications_delivery
+from tools.bench import listings_search, notifications_delivery, outbox_relay
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "listings_search": listings_search.run,
     "notifications_delivery": notifications_delivery.run,
+    "outbox_relay": outbox_relay.run,
 }

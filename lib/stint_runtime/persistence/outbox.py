@@ -40,6 +40,7 @@ PUBLISHED_TTL = timedelta(days=7)
 
 def ensure_outbox_indexes(outbox: Collection[Document]) -> None:
     outbox.create_index([("published_at", ASCENDING), ("order", ASCENDING)], name="pending")
+    outbox.create_index([("key", ASCENDING), ("published_at", ASCENDING)], name="pending_by_key")
     outbox.create_index(
         "published_at",
         name="published_ttl",
