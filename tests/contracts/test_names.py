@@ -33,7 +33,8 @@ SERVICES = {
 }
 EVENTS = {
     "stint.listings.v1": """ListingSubmitted ListingPublished ListingUpdated ListingRejected
-        ListingFilled ListingReopened ListingClosed ListingCancelled ListingExpired""",
+        ListingFilled ListingReopened ListingClosed ListingCancelled ListingExpired
+        ListingApproved""",
     "stint.applications.v1": """ApplicationSubmitted ApplicationShortlisted OfferExtended
         OfferAccepted OfferDeclined ApplicationRejected ApplicationWithdrawn ApplicationExpired
         EngagementStarted DeliverableSubmitted RevisionRequested DeliverableApproved

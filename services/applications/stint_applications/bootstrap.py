@@ -43,6 +43,7 @@ SOURCE = "applications"
 LISTING_EVENTS: tuple[type[Message], ...] = (
     listings_events.ListingSubmitted,
     listings_events.ListingPublished,
+    listings_events.ListingApproved,
     listings_events.ListingUpdated,
     listings_events.ListingRejected,
     listings_events.ListingFilled,

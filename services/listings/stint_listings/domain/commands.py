@@ -25,6 +25,8 @@ class UpdateListing:
     listing_id: str
     expected_version: int
     content: ListingContent
+    # ListingContent field names taken from `content`; empty: all of them.
+    update_mask: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

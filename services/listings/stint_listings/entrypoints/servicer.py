@@ -80,6 +80,7 @@ class ListingsServicer(service_pb2_grpc.ListingsServiceServicer):
             listing_id=request.listing_id,
             expected_version=request.expected_version,
             content=contracts.content_from(request.content),
+            update_mask=tuple(request.update_mask.paths),
         )
         listing = await self._run(handlers.update_listing, command)
         return service_pb2.UpdateListingResponse(listing=contracts.listing_message(listing))
@@ -135,16 +136,24 @@ class ListingsServicer(service_pb2_grpc.ListingsServiceServicer):
     async def GetListing(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetListingRequest, context: Any
     ) -> service_pb2.GetListingResponse:
+        actor = caller()
         listing: Listing = await self._run(
-            handlers.get_listing, c.GetListing(caller(), request.listing_id)
+            handlers.get_listing, c.GetListing(actor, request.listing_id)
         )
-        return service_pb2.GetListingResponse(listing=contracts.listing_message(listing))
+        return service_pb2.GetListingResponse(
+            listing=contracts.listing_message(listing, show_creator=not actor.is_anonymous)
+        )
 
     async def SearchListings(  # noqa: N802 - gRPC method name
         self, request: service_pb2.SearchListingsRequest, context: Any
     ) -> service_pb2.SearchListingsResponse:
-        page: Page = await self._run(handlers.search_listings, search_query(request, caller()))
+        actor = caller()
+        page: Page = await self._run(handlers.search_listings, search_query(request, actor))
+        show_creator = not actor.is_anonymous
         return service_pb2.SearchListingsResponse(
-            listings=[contracts.listing_message(listing) for listing in page.listings],
+            listings=[
+                contracts.listing_message(listing, show_creator=show_creator)
+                for listing in page.listings
+            ],
             next_page_token=page.next_page_token,
         )
