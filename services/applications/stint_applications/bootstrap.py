@@ -26,11 +26,12 @@ from stint_applications.adapters.repository import (
 from stint_applications.adapters.signing import CompletionSigner
 from stint_applications.config import ApplicationsSettings
 from stint_applications.domain import commands as c
-from stint_applications.domain.application import RESPOND_TIMER
+from stint_applications.domain.application import OFFER_LAPSE_TIMER, RESPOND_TIMER
 from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
     PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
 )
 from stint_applications.service_layer import handlers
 from stint_applications.service_layer.handlers import Context
@@ -86,11 +87,15 @@ class ApplicationsApp:
             return fire
 
         return {
-            APPLICATIONS: {RESPOND_TIMER: on(handlers.expire_application, c.ExpireApplication)},
+            APPLICATIONS: {
+                RESPOND_TIMER: on(handlers.expire_application, c.ExpireApplication),
+                OFFER_LAPSE_TIMER: on(handlers.lapse_offer, c.LapseOffer),
+            },
             ENGAGEMENTS: {
                 EXPIRE_TIMER: on(handlers.expire_engagement, c.ExpireEngagement),
                 AUTO_APPROVE_TIMER: on(handlers.auto_approve, c.AutoApprove),
                 PUBLISH_FEEDBACK_TIMER: on(handlers.publish_feedback, c.PublishFeedback),
+                REVISION_LAPSE_TIMER: on(handlers.lapse_revision, c.LapseRevision),
             },
         }
 

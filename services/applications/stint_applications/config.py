@@ -23,6 +23,9 @@ class ApplicationsSettings(BaseSettings):
     auto_approve_days: float = Field(default=7, gt=0)
     engagement_grace_days: float = Field(default=3, ge=0)
     feedback_window_days: float = Field(default=14, gt=0)
+    revision_window_days: float = Field(default=7, gt=0)
+    offer_window_days: float = Field(default=3, gt=0)
+    max_applications_per_listing: int = Field(default=3, ge=1)
     default_page_size: int = Field(default=20, ge=1, le=100)
     # A raw 32-byte Ed25519 private key, base64. Empty: the dev key derived from the public
     # signing.DEV_SEED (dev and tests only; production must set a real key).
@@ -35,6 +38,9 @@ class ApplicationsSettings(BaseSettings):
             auto_approve_after=timedelta(days=self.auto_approve_days),
             engagement_grace=timedelta(days=self.engagement_grace_days),
             feedback_window=timedelta(days=self.feedback_window_days),
+            revision_window=timedelta(days=self.revision_window_days),
+            offer_window=timedelta(days=self.offer_window_days),
+            max_applications_per_listing=self.max_applications_per_listing,
         )
 
     @property

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from stint_applications.domain.application import UNDECIDED, Application
+from stint_applications.domain.application import ACTIVE, UNDECIDED, Application
 from stint_applications.domain.engagement import Engagement
 from stint_applications.domain.listing import ListingSnapshot
 from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Filter, Page
@@ -54,8 +54,10 @@ class FakeApplications:
         self.journal = journal
 
     def add(self, application: Application) -> None:
+        # Like the active_key unique index: one ACTIVE application per student and listing.
         if application.id in self.stored or any(
             (a.listing_id, a.student_id) == (application.listing_id, application.student_id)
+            and a.status in ACTIVE
             for a in self.stored.values()
         ):
             raise AlreadyExists(application.id)
@@ -78,6 +80,13 @@ class FakeApplications:
             copy.deepcopy(a)
             for a in self.stored.values()
             if a.listing_id == listing_id and a.status in UNDECIDED
+        ]
+
+    def of_student_on_listing(self, listing_id: str, student_id: str) -> list[Application]:
+        return [
+            copy.deepcopy(a)
+            for a in sorted(self.stored.values(), key=lambda a: a.create_time)
+            if (a.listing_id, a.student_id) == (listing_id, student_id)
         ]
 
     def list(self, query: ApplicationFilter, page_size: int, page_token: str) -> Page[Application]:
@@ -106,6 +115,12 @@ class FakeEngagements:
         engagement.version += 1
         self.journal.record(engagement, before)
         self.stored[engagement.id] = copy.deepcopy(engagement)
+
+    def with_completion_record(self, record_id: str) -> Engagement | None:
+        for engagement in self.stored.values():
+            if engagement.completion_record_id == record_id:
+                return copy.deepcopy(engagement)
+        return None
 
     def list(self, query: EngagementFilter, page_size: int, page_token: str) -> Page[Engagement]:
         items = [e for e in self.stored.values() if _matches(e, query)]

@@ -24,15 +24,24 @@ from stint_runtime.proto_values import moment, money, timestamp
 from stint_runtime.values import Money
 
 from stint_applications.domain import events
-from stint_applications.domain.application import RESPOND_TIMER, Application, ApplicationStatus
+from stint_applications.domain.application import (
+    OFFER_LAPSE_TIMER,
+    RESPOND_TIMER,
+    Application,
+    ApplicationStatus,
+    ListingTerms,
+)
 from stint_applications.domain.commands import RecordListing, RecordPayoutPaid
 from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
+    PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
     CompletionClaim,
     Engagement,
     EngagementStatus,
     Feedback,
+    Outcome,
     Party,
 )
 from stint_applications.domain.listing import (
@@ -58,6 +67,9 @@ PARTY_TO_PROTO: dict[Party, resources_pb2.Party.ValueType] = {
 LISTING_STATUS_FROM_PROTO: dict[listings_resources.ListingStatus.ValueType, ListingStatus] = {
     listings_resources.ListingStatus.Value(f"LISTING_STATUS_{s.value}"): s for s in ListingStatus
 }
+OUTCOME_TO_PROTO: dict[Outcome, resources_pb2.CompletionOutcome.ValueType] = {
+    o: resources_pb2.CompletionOutcome.Value(f"COMPLETION_OUTCOME_{o.value}") for o in Outcome
+}
 # Student-written reasons stay out of events.
 PRIVATE_REASON = frozenset({ApplicationStatus.WITHDRAWN, ApplicationStatus.DECLINED})
 
@@ -77,7 +89,11 @@ def application_message(
         create_time=timestamp(application.create_time),
         update_time=timestamp(application.update_time),
         decide_by_time=timestamp(application.wanted_timers().get(RESPOND_TIMER)),
+        invited=application.invited,
+        respond_by_time=timestamp(application.wanted_timers().get(OFFER_LAPSE_TIMER)),
     )
+    if application.terms is not None:
+        message.listing.CopyFrom(terms_message(application.terms))
     if redacted:
         if application.status in PRIVATE_REASON:
             message.reason = ""
@@ -89,6 +105,17 @@ def application_message(
             for a in application.answers
         )
     return message
+
+
+def terms_message(terms: ListingTerms) -> resources_pb2.ListingTerms:
+    return resources_pb2.ListingTerms(
+        title=terms.title,
+        employer_org_id=terms.employer_org_id,
+        fee=money(terms.fee),
+        estimated_hours=terms.estimated_hours,
+        application_deadline=timestamp(terms.application_deadline),
+        due_date=timestamp(terms.due_date),
+    )
 
 
 def feedback_message(feedback: Feedback) -> resources_pb2.Feedback:
@@ -106,7 +133,11 @@ def engagement_message(
 ) -> resources_pb2.Engagement:
     """The engagement as `viewer` may see it: only published feedback, or the viewer's own."""
     timers = engagement.wanted_timers()
-    deadline = timers.get(AUTO_APPROVE_TIMER) or timers.get(EXPIRE_TIMER)
+    deadline = (
+        timers.get(AUTO_APPROVE_TIMER)
+        or timers.get(EXPIRE_TIMER)
+        or timers.get(REVISION_LAPSE_TIMER)
+    )
     message = resources_pb2.Engagement(
         id=engagement.id,
         application_id=engagement.application_id,
@@ -127,6 +158,9 @@ def engagement_message(
         update_time=timestamp(engagement.update_time),
         deadline_time=timestamp(deadline),
         complete_time=timestamp(engagement.complete_time),
+        accept_time=timestamp(engagement.accept_time),
+        feedback_due_time=timestamp(timers.get(PUBLISH_FEEDBACK_TIMER)),
+        completion_record_id=engagement.completion_record_id,
     )
     if not redacted:
         message.acceptance_criteria.extend(engagement.acceptance_criteria)
@@ -230,6 +264,10 @@ def completion_claim_message(claim: CompletionClaim, key_id: str) -> resources_p
         estimated_hours=claim.estimated_hours,
         complete_time=timestamp(claim.complete_time),
         issue_time=timestamp(claim.issue_time),
+        outcome=OUTCOME_TO_PROTO[claim.outcome],
+        payout_percent=claim.payout_percent,
+        start_time=timestamp(claim.start_time),
+        due_date=timestamp(claim.due_date),
     )
 
 

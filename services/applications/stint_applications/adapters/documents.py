@@ -12,13 +12,20 @@ from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.timers import TIMERS, set_timer
 from stint_runtime.values import Money
 
-from stint_applications.domain.application import Application, ApplicationStatus, ScreeningAnswer
+from stint_applications.domain.application import (
+    ACTIVE,
+    Application,
+    ApplicationStatus,
+    ListingTerms,
+    ScreeningAnswer,
+)
 from stint_applications.domain.engagement import (
     CriterionCheck,
     Dispute,
     Engagement,
     EngagementStatus,
     Feedback,
+    Outcome,
     Party,
     Revision,
     Submission,
@@ -42,9 +49,47 @@ def _with_timers(document: Document, timers: dict[str, Any]) -> Document:
     return document
 
 
+def active_key(application: Application) -> str:
+    """Unique among applications: the same for a student's ACTIVE ones on one listing (so two
+    cannot coexist), the application's own id once it ended (so re-applying is possible)."""
+    if application.status in ACTIVE:
+        return f"{application.listing_id}/{application.student_id}"
+    return application.id
+
+
+def _terms(terms: ListingTerms | None) -> Document | None:
+    if terms is None:
+        return None
+    return {
+        "title": terms.title,
+        "employer_org_id": terms.employer_org_id,
+        "fee": _money(terms.fee),
+        "estimated_hours": terms.estimated_hours,
+        "application_deadline": terms.application_deadline,
+        "due_date": terms.due_date,
+    }
+
+
+def _terms_from(document: Document | None) -> ListingTerms | None:
+    if document is None:
+        return None
+    return ListingTerms(
+        title=document["title"],
+        employer_org_id=document["employer_org_id"],
+        fee=_money_from(document["fee"]),
+        estimated_hours=document["estimated_hours"],
+        application_deadline=document["application_deadline"],
+        due_date=document["due_date"],
+    )
+
+
 def application_document(application: Application) -> Document:
     return _with_timers(
         {
+            "active_key": active_key(application),
+            "terms": _terms(application.terms),
+            "invited": application.invited,
+            "respond_by": application.respond_by,
             "_id": application.id,
             "listing_id": application.listing_id,
             "employer_org_id": application.employer_org_id,
@@ -82,6 +127,9 @@ def application_from(document: Document) -> Application:
         decide_by=document["decide_by"],
         create_time=document["create_time"],
         update_time=document["update_time"],
+        terms=_terms_from(document.get("terms")),
+        invited=document.get("invited", False),
+        respond_by=document.get("respond_by"),
     )
 
 
@@ -173,6 +221,9 @@ def engagement_document(engagement: Engagement) -> Document:
             "update_time": engagement.update_time,
             "complete_time": engagement.complete_time,
             "completion_record_id": engagement.completion_record_id,
+            "accept_time": engagement.accept_time,
+            "outcome": engagement.outcome.value if engagement.outcome else None,
+            "feedback_closed": engagement.feedback_closed,
         },
         engagement.wanted_timers(),
     )
@@ -225,6 +276,9 @@ def engagement_from(document: Document) -> Engagement:
         update_time=document["update_time"],
         complete_time=document["complete_time"],
         completion_record_id=document["completion_record_id"],
+        accept_time=document.get("accept_time"),
+        outcome=Outcome(document["outcome"]) if document.get("outcome") else None,
+        feedback_closed=document.get("feedback_closed", False),
     )
 
 

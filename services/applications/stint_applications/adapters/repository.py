@@ -45,10 +45,12 @@ T = TypeVar("T")
 def ensure_indexes(db: Database[Document]) -> None:
     """The uniqueness rule, the list queries' filters and order, and the timers."""
     applications = db[APPLICATIONS]
+    # Re-applying is allowed, so the old "one ever" index goes; one ACTIVE stays unique.
+    if "one_per_student_and_listing" in applications.index_information():
+        applications.drop_index("one_per_student_and_listing")
+    applications.create_index("active_key", unique=True, name="one_active_per_student_and_listing")
     applications.create_index(
-        [("listing_id", ASCENDING), ("student_id", ASCENDING)],
-        unique=True,
-        name="one_per_student_and_listing",
+        [("listing_id", ASCENDING), ("student_id", ASCENDING)], name="student_and_listing"
     )
     applications.create_index([("listing_id", ASCENDING), ("status", ASCENDING)], name="listing")
     applications.create_index([("student_id", ASCENDING), *APPLICATION_ORDER], name="student")
@@ -57,6 +59,7 @@ def ensure_indexes(db: Database[Document]) -> None:
     ensure_timer_index(applications)
     engagements = db[ENGAGEMENTS]
     engagements.create_index("application_id", unique=True, name="one_per_application")
+    engagements.create_index("completion_record_id", name="completion_record")
     engagements.create_index([("listing_id", ASCENDING), *ENGAGEMENT_ORDER], name="listing")
     engagements.create_index([("student_id", ASCENDING), *ENGAGEMENT_ORDER], name="student")
     engagements.create_index([("employer_org_id", ASCENDING), *ENGAGEMENT_ORDER], name="org")
@@ -109,7 +112,7 @@ class MongoApplicationRepository:
         except AlreadyExists:
             raise AlreadyExists(
                 f"student {application.student_id} already applied to listing "
-                f"{application.listing_id}"
+                f"{application.listing_id} and that application is still active"
             ) from None
         self._publish(application)
 
@@ -130,6 +133,11 @@ class MongoApplicationRepository:
         }
         documents = self.uow.db[APPLICATIONS].find(condition, session=self.uow.session)
         return [application_from(d) for d in documents.sort(APPLICATION_ORDER)]
+
+    def of_student_on_listing(self, listing_id: str, student_id: str) -> list[Application]:
+        condition = {"listing_id": listing_id, "student_id": student_id}
+        documents = self.uow.db[APPLICATIONS].find(condition, session=self.uow.session)
+        return sorted((application_from(d) for d in documents), key=lambda a: a.create_time)
 
     def list(self, query: ApplicationFilter, page_size: int, page_token: str) -> Page[Application]:
         return _page(
@@ -166,6 +174,10 @@ class MongoEngagementRepository:
             ENGAGEMENTS, engagement_document(engagement), engagement.version
         )
         self._publish(engagement)
+
+    def with_completion_record(self, record_id: str) -> Engagement | None:
+        document = self.uow.find_one(ENGAGEMENTS, {"completion_record_id": record_id})
+        return None if document is None else engagement_from(document)
 
     def list(self, query: EngagementFilter, page_size: int, page_token: str) -> Page[Engagement]:
         return _page(

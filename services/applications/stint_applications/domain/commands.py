@@ -153,12 +153,17 @@ class LeaveFeedback:
     engagement_id: str
     rating: int
     text: str = ""
+    # 0: no version check.
+    expected_version: int = 0
 
 
 @dataclass(frozen=True)
 class GetCompletionRecord:
+    """By engagement id or by record id (exactly one)."""
+
     actor: Actor
-    engagement_id: str
+    engagement_id: str = ""
+    record_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,4 +199,18 @@ class ExpireEngagement:
 
 @dataclass(frozen=True)
 class PublishFeedback:
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class LapseOffer:
+    """The offer's response window ended."""
+
+    application_id: str
+
+
+@dataclass(frozen=True)
+class LapseRevision:
+    """The revision window ended with no resubmission."""
+
     engagement_id: str

@@ -264,7 +264,9 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
         self, request: service_pb2.LeaveFeedbackRequest, context: Any
     ) -> service_pb2.LeaveFeedbackResponse:
         actor = caller()
-        command = c.LeaveFeedback(actor, request.engagement_id, request.rating, request.text)
+        command = c.LeaveFeedback(
+            actor, request.engagement_id, request.rating, request.text, request.expected_version
+        )
         return service_pb2.LeaveFeedbackResponse(
             engagement=await self._engagement(handlers.leave_feedback, command, actor)
         )
@@ -272,6 +274,6 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
     async def GetCompletionRecord(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetCompletionRecordRequest, context: Any
     ) -> service_pb2.GetCompletionRecordResponse:
-        query = c.GetCompletionRecord(caller(), request.engagement_id)
+        query = c.GetCompletionRecord(caller(), request.engagement_id, request.record_id)
         record = await asyncio.to_thread(self.app.completion_record, query)
         return service_pb2.GetCompletionRecordResponse(record=record)

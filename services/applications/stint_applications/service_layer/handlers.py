@@ -17,8 +17,10 @@ from typing import Any, Protocol
 
 from stint_runtime.clock import Clock
 from stint_runtime.errors import (
+    AlreadyExists,
     ConcurrencyConflict,
     FailedPrecondition,
+    InvalidArgument,
     NotFound,
     PermissionDenied,
 )
@@ -26,7 +28,12 @@ from stint_runtime.persistence.pages import page_size
 from stint_runtime.values import at_millis
 
 from stint_applications.domain import commands as c
-from stint_applications.domain.application import AWAITING_EMPLOYER, Application
+from stint_applications.domain.application import (
+    ACTIVE,
+    AWAITING_EMPLOYER,
+    Application,
+    ApplicationStatus,
+)
 from stint_applications.domain.engagement import (
     PAYABLE,
     CompletionClaim,
@@ -40,6 +47,11 @@ from stint_applications.domain.rules import Policy
 from stint_applications.service_layer.ports import Store
 
 log = logging.getLogger("stint.applications")
+# Where an accepted offer may still start an engagement: an offer made while the listing was
+# open survives its close, expiry or filling (a seat must be free); a cancellation ends it.
+ACCEPTING = frozenset(
+    {ListingStatus.PUBLISHED, ListingStatus.FILLED, ListingStatus.CLOSED, ListingStatus.EXPIRED}
+)
 
 # Listings a student cannot see (never published): applying to one is NOT_FOUND.
 UNLISTED = frozenset({ListingStatus.DRAFT, ListingStatus.PENDING_REVIEW, ListingStatus.REJECTED})
@@ -180,10 +192,29 @@ def _listing(store: Store, listing_id: str) -> ListingSnapshot:
 # ---- applications --------------------------------------------------------------------------
 
 
+def check_may_apply_again(earlier: list[Application], policy: Policy) -> None:
+    """One active application per student and listing; another only after one that ended
+    withdrawn, expired or rejected because the listing filled; at most N in all."""
+    if any(a.status in ACTIVE for a in earlier):
+        raise AlreadyExists("the student already applied to this listing and it is still active")
+    final = [a for a in earlier if not a.may_reapply_after]
+    if final:
+        raise FailedPrecondition(
+            f"cannot apply again to a listing after an application that is {final[0].status.value}"
+        )
+    if len(earlier) >= policy.max_applications_per_listing:
+        raise FailedPrecondition(
+            f"cannot apply more than {policy.max_applications_per_listing} times to a listing"
+        )
+
+
 def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
     if not cmd.actor.is_student:
         raise PermissionDenied("only students apply to listings")
     listing = _listing(store, cmd.listing_id)
+    check_may_apply_again(
+        store.applications.of_student_on_listing(listing.id, cmd.actor.subject), ctx.policy
+    )
     application = Application.submit(
         application_id=ctx.new_id(),
         listing=listing,
@@ -220,7 +251,7 @@ def reject_application(cmd: c.RejectApplication, store: Store, ctx: Context) -> 
 
 def extend_offer(cmd: c.ExtendOffer, store: Store, ctx: Context) -> Application:
     application = _application(store, cmd, _employer, cmd.expected_version)
-    application.extend_offer(cmd.message, ctx.now())
+    application.extend_offer(cmd.message, ctx.now(), ctx.policy.offer_window)
     store.applications.save(application)
     return application
 
@@ -234,9 +265,9 @@ def accept_offer(cmd: c.AcceptOffer, store: Store, ctx: Context) -> Accepted:
     listing = store.listings.get(application.listing_id)
     if listing is None:
         raise NotFound(f"listing {application.listing_id} not found")
-    if listing.status is not ListingStatus.PUBLISHED:
-        # A closing listing rejects its offers too, but an acceptance may read the snapshot
-        # before that rejection lands; a FILLED listing is refused here as well as by its seats.
+    if listing.status not in ACCEPTING:
+        # A cancelled listing withdraws its offers too, but an acceptance may read the snapshot
+        # before that rejection lands. A full listing is refused by its seats.
         raise FailedPrecondition(
             f"cannot accept an offer on a listing that is {listing.status.value}"
         )
@@ -310,14 +341,14 @@ def submit_deliverable(cmd: c.SubmitDeliverable, store: Store, ctx: Context) -> 
 
 def request_revision(cmd: c.RequestRevision, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _employer, cmd.expected_version)
-    engagement.request_revision(cmd.reason, ctx.now())
+    engagement.request_revision(cmd.reason, ctx.now(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
 
 def approve_deliverable(cmd: c.ApproveDeliverable, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _employer, cmd.expected_version)
-    engagement.approve(ctx.now())
+    engagement.approve(ctx.now(), ctx.new_id(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
@@ -341,7 +372,14 @@ def open_dispute(cmd: c.OpenDispute, store: Store, ctx: Context) -> Engagement:
 
 def resolve_dispute(cmd: c.ResolveDispute, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _admin, cmd.expected_version)
-    engagement.resolve_dispute(cmd.actor.subject, cmd.payout_percent, cmd.resolution, ctx.now())
+    engagement.resolve_dispute(
+        cmd.actor.subject,
+        cmd.payout_percent,
+        cmd.resolution,
+        ctx.now(),
+        record_id=ctx.new_id(),
+        policy=ctx.policy,
+    )
     store.engagements.save(engagement)
     return engagement
 
@@ -364,7 +402,7 @@ def list_engagements(query: c.ListEngagements, store: Store, ctx: Context) -> Pa
 
 
 def leave_feedback(cmd: c.LeaveFeedback, store: Store, ctx: Context) -> Engagement:
-    engagement = _engagement(store, cmd, _either_party)
+    engagement = _engagement(store, cmd, _either_party, cmd.expected_version or None)
     party = viewer_of(cmd.actor, engagement)
     assert party is not None
     engagement.leave_feedback(party, cmd.actor.subject, cmd.rating, cmd.text, ctx.policy, ctx.now())
@@ -375,7 +413,15 @@ def leave_feedback(cmd: c.LeaveFeedback, store: Store, ctx: Context) -> Engageme
 def get_completion_record(
     query: c.GetCompletionRecord, store: Store, ctx: Context
 ) -> CompletionClaim:
-    """The claim to sign (adapters.signing); FAILED_PRECONDITION until the engagement is PAID."""
+    """The claim to sign (adapters.signing), by engagement or record id; FAILED_PRECONDITION
+    until the work is accepted (or when a dispute gave the student no share)."""
+    if bool(query.engagement_id) == bool(query.record_id):
+        raise InvalidArgument("engagement_id", "set exactly one of engagement_id and record_id")
+    if query.record_id:
+        found = store.engagements.with_completion_record(query.record_id)
+        if found is None:
+            raise NotFound(f"completion record {query.record_id} not found")
+        query = c.GetCompletionRecord(query.actor, found.id)
     return _engagement(store, query, _anyone_who_sees).completion_claim()
 
 
@@ -400,7 +446,12 @@ def record_listing(cmd: c.RecordListing, store: Store, ctx: Context) -> bool:
     reason = snapshot.closing_reason(stored)
     if reason is not None:
         now = ctx.now()
-        for application in store.applications.undecided_for_listing(snapshot.id):
+        ending = store.applications.undecided_for_listing(snapshot.id)
+        for application in ending:
+            if application.status not in AWAITING_EMPLOYER and (
+                snapshot.status is not ListingStatus.CANCELLED
+            ):
+                continue  # an offer outlives the listing's close, expiry or filling
             application.reject(reason, now)
             store.applications.save(application)
     return True
@@ -438,6 +489,21 @@ def expire_application(cmd: c.ExpireApplication, store: Store, ctx: Context) -> 
     return application
 
 
+def lapse_offer(cmd: c.LapseOffer, store: Store, ctx: Context) -> Application | None:
+    application = store.applications.get(cmd.application_id)
+    now = ctx.now()
+    if (
+        application is None
+        or application.status is not ApplicationStatus.OFFERED
+        or application.respond_by is None
+        or now < application.respond_by
+    ):
+        return None
+    application.lapse_offer(now)
+    store.applications.save(application)
+    return application
+
+
 def _due(engagement: Engagement | None, status: EngagementStatus, now: datetime) -> bool:
     return (
         engagement is not None
@@ -452,7 +518,7 @@ def auto_approve(cmd: c.AutoApprove, store: Store, ctx: Context) -> Engagement |
     now = ctx.now()
     if engagement is None or not _due(engagement, EngagementStatus.SUBMITTED, now):
         return None
-    engagement.auto_approve(now)
+    engagement.auto_approve(now, ctx.new_id(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
@@ -468,12 +534,23 @@ def expire_engagement(cmd: c.ExpireEngagement, store: Store, ctx: Context) -> En
     return engagement
 
 
+def lapse_revision(cmd: c.LapseRevision, store: Store, ctx: Context) -> Engagement | None:
+    """No resubmission within the revision window: DISPUTED, "revision not delivered"."""
+    engagement = store.engagements.get(cmd.engagement_id)
+    now = ctx.now()
+    if engagement is None or not _due(engagement, EngagementStatus.REVISION_REQUESTED, now):
+        return None
+    engagement.revision_lapsed(now)
+    store.engagements.save(engagement)
+    return engagement
+
+
 def publish_feedback(cmd: c.PublishFeedback, store: Store, ctx: Context) -> Engagement | None:
     engagement = store.engagements.get(cmd.engagement_id)
     now = ctx.now()
     if (
         engagement is None
-        or engagement.feedback_published
+        or not engagement.feedback_open
         or engagement.feedback_due is None
         or now < engagement.feedback_due
     ):
@@ -511,6 +588,8 @@ HANDLERS: dict[type[Any], Handler] = {
     c.AutoApprove: auto_approve,
     c.ExpireEngagement: expire_engagement,
     c.PublishFeedback: publish_feedback,
+    c.LapseOffer: lapse_offer,
+    c.LapseRevision: lapse_revision,
 }
 
 
