@@ -23,7 +23,7 @@ from stint_applications.adapters.repository import (
     MongoStore,
     ensure_indexes,
 )
-from stint_applications.adapters.signing import CompletionSigner
+from stint_applications.adapters.signing import CompletionSigner, KeyRing
 from stint_applications.config import ApplicationsSettings
 from stint_applications.domain import commands as c
 from stint_applications.domain.application import OFFER_LAPSE_TIMER, RESPOND_TIMER
@@ -59,11 +59,16 @@ class ApplicationsApp:
     """Runs each use case in its own unit of work (retried on transient database errors)."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, context: Context, signer: CompletionSigner
+        self,
+        uow_factory: UnitOfWorkFactory,
+        context: Context,
+        signer: CompletionSigner,
+        keys: KeyRing | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.context = context
         self.signer = signer
+        self.keys = keys or KeyRing(signer)
 
     def run(self, handler: Callable[[C, Store, Context], R], message: C) -> R:
         return self.uow_factory.run(lambda uow: handler(message, MongoStore(uow), self.context))
@@ -137,7 +142,8 @@ def bootstrap_units(
         policy=settings.policy(),
         default_page_size=settings.default_page_size,
     )
-    return ApplicationsApp(units, context, settings.completion_signer())
+    keys = settings.key_ring()
+    return ApplicationsApp(units, context, keys.signer, keys)
 
 
 __all__ = ["APPLICATIONS", "ENGAGEMENTS", "ApplicationsApp", "bootstrap", "bootstrap_units"]

@@ -44,12 +44,15 @@ from stint_applications.domain.engagement import (
     Outcome,
     Party,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import (
     ListingSnapshot,
     ListingStatus,
     ScreeningQuestion,
     agreed_criteria,
 )
+from stint_applications.domain.messages import Message as ThreadMessage
+from stint_applications.domain.reputation import EmployerRecord, StudentProfile, StudentSummary
 
 APPLICATION_STATUS_TO_PROTO: dict[ApplicationStatus, resources_pb2.ApplicationStatus.ValueType] = {
     s: resources_pb2.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}")
@@ -301,3 +304,78 @@ def record_listing(event: Message) -> RecordListing:
 
 def record_payout_paid(event: payouts_events.PayoutPaid) -> RecordPayoutPaid:
     return RecordPayoutPaid(engagement_id=event.payout.engagement_id)
+
+
+def message_message(message: ThreadMessage) -> resources_pb2.Message:
+    return resources_pb2.Message(
+        id=message.id,
+        application_id=message.thread.application_id,
+        engagement_id=message.thread.engagement_id,
+        author=PARTY_TO_PROTO[message.author],
+        author_id=message.author_id,
+        text=message.text,
+        links=message.links,
+        create_time=timestamp(message.create_time),
+    )
+
+
+def message_posted(message: ThreadMessage) -> events_pb2.MessagePosted:
+    """Who wrote where and when; never the text or links."""
+    thread = message.thread
+    return events_pb2.MessagePosted(
+        message_id=message.id,
+        application_id=thread.application_id,
+        engagement_id=thread.engagement_id,
+        listing_id=thread.listing_id,
+        employer_org_id=thread.employer_org_id,
+        student_id=thread.student_id,
+        author=PARTY_TO_PROTO[message.author],
+        author_id=message.author_id,
+        create_time=timestamp(message.create_time),
+    )
+
+
+def invitation_message(invitation: Invitation) -> resources_pb2.Invitation:
+    return resources_pb2.Invitation(
+        id=invitation.id,
+        listing_id=invitation.listing_id,
+        employer_org_id=invitation.employer_org_id,
+        student_id=invitation.student_id,
+        invited_by=invitation.invited_by,
+        create_time=timestamp(invitation.create_time),
+    )
+
+
+def student_invited(invitation: Invitation) -> events_pb2.StudentInvited:
+    return events_pb2.StudentInvited(
+        invitation_id=invitation.id, invitation=invitation_message(invitation)
+    )
+
+
+def summary_message(summary: StudentSummary) -> resources_pb2.StudentSummary:
+    return resources_pb2.StudentSummary(
+        completed_engagements=summary.completed_engagements,
+        on_time_percent=summary.on_time_percent,
+        ratings=summary.ratings,
+        average_rating_x100=summary.average_rating_x100,
+    )
+
+
+def profile_message(profile: StudentProfile) -> resources_pb2.StudentProfile:
+    return resources_pb2.StudentProfile(
+        student_id=profile.student_id,
+        summary=summary_message(profile.summary),
+        skills_demonstrated=profile.skills_demonstrated,
+        ratings=[feedback_message(f) for f in profile.ratings],
+    )
+
+
+def employer_record_message(record: EmployerRecord) -> resources_pb2.EmployerRecord:
+    return resources_pb2.EmployerRecord(
+        employer_org_id=record.employer_org_id,
+        ratings=record.ratings,
+        average_rating_x100=record.average_rating_x100,
+        disputes=record.disputes,
+        accepted_submissions=record.accepted_submissions,
+        on_time_approval_percent=record.on_time_approval_percent,
+    )

@@ -6,6 +6,7 @@ documents written before them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from stint_runtime.persistence.mongo import Document
@@ -30,8 +31,21 @@ from stint_applications.domain.engagement import (
     Revision,
     Submission,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
+from stint_applications.domain.messages import Message, Thread
 from stint_applications.domain.seats import Seats
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def deadline_key(timers: dict[str, datetime]) -> datetime:
+    """A time that is LATER the SOONER the aggregate's next timer fires, so the runtime's
+    newest-first keyset pages list the soonest deadline first; nothing pending sorts last."""
+    if not timers:
+        return EPOCH
+    return FAR - (min(timers.values()) - EPOCH)
 
 
 def _money(value: Money) -> Document:
@@ -87,6 +101,7 @@ def application_document(application: Application) -> Document:
     return _with_timers(
         {
             "active_key": active_key(application),
+            "deadline_key": deadline_key(application.wanted_timers()),
             "terms": _terms(application.terms),
             "invited": application.invited,
             "respond_by": application.respond_by,
@@ -222,6 +237,7 @@ def engagement_document(engagement: Engagement) -> Document:
             "complete_time": engagement.complete_time,
             "completion_record_id": engagement.completion_record_id,
             "accept_time": engagement.accept_time,
+            "deadline_key": deadline_key(engagement.wanted_timers()),
             "outcome": engagement.outcome.value if engagement.outcome else None,
             "feedback_closed": engagement.feedback_closed,
         },
@@ -338,4 +354,68 @@ def seats_from(document: Document) -> Seats:
         listing_id=document["_id"],
         holders=frozenset(document["holders"]),
         version=document["version"],
+    )
+
+
+def message_document(message: Message) -> Document:
+    thread = message.thread
+    return {
+        "_id": message.id,
+        "thread_id": thread.id,
+        "application_id": thread.application_id,
+        "engagement_id": thread.engagement_id,
+        "listing_id": thread.listing_id,
+        "employer_org_id": thread.employer_org_id,
+        "student_id": thread.student_id,
+        "author": message.author.value,
+        "author_id": message.author_id,
+        "text": message.text,
+        "links": list(message.links),
+        "create_time": message.create_time,
+    }
+
+
+def message_from(document: Document) -> Message:
+    thread = Thread(
+        document["application_id"],
+        document["engagement_id"],
+        document["listing_id"],
+        document["employer_org_id"],
+        document["student_id"],
+    )
+    return Message(
+        id=document["_id"],
+        thread=thread,
+        author=Party(document["author"]),
+        author_id=document["author_id"],
+        text=document["text"],
+        links=tuple(document["links"]),
+        create_time=document["create_time"],
+    )
+
+
+def invitation_key(listing_id: str, student_id: str) -> str:
+    return f"{listing_id}/{student_id}"
+
+
+def invitation_document(invitation: Invitation) -> Document:
+    return {
+        "_id": invitation.id,
+        "key": invitation_key(invitation.listing_id, invitation.student_id),
+        "listing_id": invitation.listing_id,
+        "employer_org_id": invitation.employer_org_id,
+        "student_id": invitation.student_id,
+        "invited_by": invitation.invited_by,
+        "create_time": invitation.create_time,
+    }
+
+
+def invitation_from(document: Document) -> Invitation:
+    return Invitation(
+        id=document["_id"],
+        listing_id=document["listing_id"],
+        employer_org_id=document["employer_org_id"],
+        student_id=document["student_id"],
+        invited_by=document["invited_by"],
+        create_time=document["create_time"],
     )

@@ -41,8 +41,23 @@ from stint_applications.domain.engagement import (
     EngagementStatus,
     Party,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus
-from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Filter, Page
+from stint_applications.domain.messages import Message, Thread
+from stint_applications.domain.queries import (
+    ApplicationFilter,
+    EngagementFilter,
+    Filter,
+    Page,
+)
+from stint_applications.domain.reputation import (
+    EmployerRecord,
+    StudentProfile,
+    StudentSummary,
+    completed,
+    employer_record,
+    student_profile,
+)
 from stint_applications.domain.rules import Policy
 from stint_applications.service_layer.ports import Store
 
@@ -223,6 +238,7 @@ def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
         answers=cmd.answers,
         policy=ctx.policy,
         now=ctx.now(),
+        invited=store.invitations.get(listing.id, cmd.actor.subject) is not None,
     )
     store.applications.add(application)
     return application
@@ -310,13 +326,46 @@ def _visible(actor: c.Actor, student_id: str) -> tuple[str, str]:
     raise PermissionDenied("only students, employers and admins list these")
 
 
+A = ApplicationStatus
+E = EngagementStatus
+# What waits for each role ("needs my action").
+APPLICATIONS_AWAITING: dict[str | None, frozenset[ApplicationStatus]] = {
+    "employer": frozenset({A.SUBMITTED, A.SHORTLISTED}),
+    "student": frozenset({A.OFFERED}),
+    "admin": frozenset(),
+}
+ENGAGEMENTS_AWAITING: dict[str | None, frozenset[EngagementStatus]] = {
+    "employer": frozenset({E.SUBMITTED}),
+    "student": frozenset({E.ACTIVE, E.REVISION_REQUESTED}),
+    "admin": frozenset({E.DISPUTED}),
+}
+
+
+def _statuses(
+    requested: frozenset[Any], needs_action: bool, awaiting: frozenset[Any]
+) -> frozenset[Any] | None:
+    """The statuses to list; None when nothing can match (needs-my-action narrowed it away)."""
+    if not needs_action:
+        return requested
+    narrowed = requested & awaiting if requested else awaiting
+    return narrowed or None
+
+
 def list_applications(query: c.ListApplications, store: Store, ctx: Context) -> Page[Application]:
     org, student = _visible(query.actor, query.student_id)
+    statuses = _statuses(
+        query.statuses,
+        query.needs_my_action,
+        APPLICATIONS_AWAITING.get(query.actor.role, frozenset()),
+    )
+    if statuses is None:
+        return Page(items=[])
     application_filter: ApplicationFilter = Filter(
         employer_org_id=org,
         student_id=student,
         listing_id=query.listing_id,
-        statuses=query.statuses,
+        statuses=statuses,
+        order=query.order,
     )
     return store.applications.list(
         application_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
@@ -390,11 +439,19 @@ def get_engagement(query: c.GetEngagement, store: Store, ctx: Context) -> Engage
 
 def list_engagements(query: c.ListEngagements, store: Store, ctx: Context) -> Page[Engagement]:
     org, student = _visible(query.actor, query.student_id)
+    statuses = _statuses(
+        query.statuses,
+        query.needs_my_action,
+        ENGAGEMENTS_AWAITING.get(query.actor.role, frozenset()),
+    )
+    if statuses is None:
+        return Page(items=[])
     engagement_filter: EngagementFilter = Filter(
         employer_org_id=org,
         student_id=student,
         listing_id=query.listing_id,
-        statuses=query.statuses,
+        statuses=statuses,
+        order=query.order,
     )
     return store.engagements.list(
         engagement_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
@@ -423,6 +480,129 @@ def get_completion_record(
             raise NotFound(f"completion record {query.record_id} not found")
         query = c.GetCompletionRecord(query.actor, found.id)
     return _engagement(store, query, _anyone_who_sees).completion_claim()
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+class ThreadQuery(Protocol):
+    @property
+    def actor(self) -> c.Actor: ...
+    @property
+    def application_id(self) -> str: ...
+    @property
+    def engagement_id(self) -> str: ...
+
+
+def _thread(store: Store, query: ThreadQuery, may: PartyCheck) -> Thread:
+    """The thread named by exactly one of application_id / engagement_id, if the caller is
+    allowed (NOT_FOUND for whoever is neither a party nor an admin)."""
+    if bool(query.application_id) == bool(query.engagement_id):
+        raise InvalidArgument("application_id", "set exactly one of application_id, engagement_id")
+    if query.application_id:
+        a = _application(store, query, may)
+        return Thread(a.id, "", a.listing_id, a.employer_org_id, a.student_id)
+    e = _engagement(store, query, may)
+    return Thread("", e.id, e.listing_id, e.employer_org_id, e.student_id)
+
+
+def post_message(cmd: c.PostMessage, store: Store, ctx: Context) -> Message:
+    """The student or the employer organisation writes; admins read but do not post."""
+    thread = _thread(store, cmd, _either_party)
+    author = Party.STUDENT if cmd.actor.is_student_of(thread.student_id) else Party.EMPLOYER
+    message = Message.post(
+        message_id=ctx.new_id(),
+        thread=thread,
+        author=author,
+        author_id=cmd.actor.subject,
+        text=cmd.text,
+        links=cmd.links,
+        now=ctx.now(),
+    )
+    store.messages.add(message)
+    return message
+
+
+def list_messages(query: c.ListMessages, store: Store, ctx: Context) -> Page[Message]:
+    thread = _thread(store, query, _anyone_who_sees)
+    size = page_size(query.page_size, ctx.default_page_size)
+    return store.messages.list(thread.id, size, query.page_token)
+
+
+# ---- reputation and invitations ------------------------------------------------------------
+
+
+def get_student_profile(query: c.GetStudentProfile, store: Store, ctx: Context) -> StudentProfile:
+    """The student, admins, and employers whose organisation the student applied to."""
+    actor = query.actor
+    allowed = (
+        actor.is_admin
+        or actor.is_student_of(query.student_id)
+        or (
+            actor.role == "employer"
+            and actor.org is not None
+            and store.applications.student_applied_to_org(query.student_id, actor.org)
+        )
+    )
+    if not allowed:
+        raise NotFound(f"student profile {query.student_id} not found")
+    return student_profile(
+        query.student_id, store.engagements.of_party(student_id=query.student_id)
+    )
+
+
+@dataclass(frozen=True)
+class Records:
+    students: dict[str, StudentSummary]
+    employers: dict[str, EmployerRecord]
+
+
+def reputations(query: c.Reputations, store: Store, ctx: Context) -> Records:
+    """Summaries beside the applications a caller sees: employers see students', students see
+    organisations', admins both. Callers pass only ids of applications they may see."""
+    actor = query.actor
+    students: dict[str, StudentSummary] = {}
+    employers: dict[str, EmployerRecord] = {}
+    if actor.is_admin or actor.role == "employer":
+        for student_id in query.student_ids:
+            found = store.engagements.of_party(student_id=student_id)
+            students[student_id] = student_profile(student_id, found).summary
+    if actor.is_admin or actor.is_student:
+        for org in query.employer_org_ids:
+            employers[org] = employer_record(org, store.engagements.of_party(employer_org_id=org))
+    return Records(students, employers)
+
+
+def invite_student(cmd: c.InviteStudent, store: Store, ctx: Context) -> Invitation:
+    """Only to an open listing of the caller's organisation, only a student who completed work
+    for it, once per listing and student."""
+    actor = cmd.actor
+    listing = store.listings.get(cmd.listing_id)
+    if listing is None or not actor.owns(listing.employer_org_id):
+        raise NotFound(f"listing {cmd.listing_id} not found")
+    now = ctx.now()
+    if not listing.open_for_applications(now):
+        raise FailedPrecondition(
+            f"cannot invite to a listing that is not open for applications ({listing.status.value})"
+        )
+    worked = store.engagements.of_party(student_id=cmd.student_id)
+    if not any(e.employer_org_id == listing.employer_org_id and completed(e) for e in worked):
+        raise FailedPrecondition(
+            "cannot invite a student who has not completed an engagement with the organisation"
+        )
+    earlier = store.applications.of_student_on_listing(listing.id, cmd.student_id)
+    if any(a.status in ACTIVE for a in earlier):
+        raise FailedPrecondition("cannot invite a student who already applied to the listing")
+    invitation = Invitation(
+        id=ctx.new_id(),
+        listing_id=listing.id,
+        employer_org_id=listing.employer_org_id,
+        student_id=cmd.student_id,
+        invited_by=actor.subject,
+        create_time=now,
+    )
+    store.invitations.add(invitation)
+    return invitation
 
 
 # ---- consumed events -----------------------------------------------------------------------
@@ -590,6 +770,11 @@ HANDLERS: dict[type[Any], Handler] = {
     c.PublishFeedback: publish_feedback,
     c.LapseOffer: lapse_offer,
     c.LapseRevision: lapse_revision,
+    c.PostMessage: post_message,
+    c.ListMessages: list_messages,
+    c.GetStudentProfile: get_student_profile,
+    c.InviteStudent: invite_student,
+    c.Reputations: reputations,
 }
 
 
