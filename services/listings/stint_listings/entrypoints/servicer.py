@@ -12,14 +12,14 @@ from typing import Any, TypeVar
 
 from stint.listings.v1 import service_pb2, service_pb2_grpc
 from stint_runtime.grpc.auth import current_principal
-from stint_runtime.proto_values import money_from
+from stint_runtime.proto_values import moment, money_from
 
 from stint_listings.adapters import contracts
 from stint_listings.adapters.repository import ListingRepository
 from stint_listings.bootstrap import ListingsApp
 from stint_listings.domain import commands as c
 from stint_listings.domain.model import Listing
-from stint_listings.domain.queries import Page
+from stint_listings.domain.queries import Page, SearchOrder
 from stint_listings.service_layer import handlers
 from stint_listings.service_layer.handlers import Context
 
@@ -27,6 +27,12 @@ C = TypeVar("C")
 R = TypeVar("R")
 
 SKILL_MATCH_ALL = service_pb2.SKILL_MATCH_ALL
+ORDER_FROM_PROTO = {
+    service_pb2.SEARCH_ORDER_UNSPECIFIED: SearchOrder.NEWEST,
+    service_pb2.SEARCH_ORDER_NEWEST: SearchOrder.NEWEST,
+    service_pb2.SEARCH_ORDER_FEE_HIGHEST: SearchOrder.FEE_HIGHEST,
+    service_pb2.SEARCH_ORDER_DEADLINE_SOONEST: SearchOrder.DEADLINE_SOONEST,
+}
 
 
 def caller() -> c.Actor:
@@ -48,6 +54,15 @@ def search_query(request: service_pb2.SearchListingsRequest, actor: c.Actor) -> 
         employer_org_id=request.employer_org_id,
         page_size=request.page_size,
         page_token=request.page_token,
+        order=ORDER_FROM_PROTO[request.order],
+        deadline_after=moment(request.deadline_after)
+        if request.HasField("deadline_after")
+        else None,
+        deadline_before=(
+            moment(request.deadline_before) if request.HasField("deadline_before") else None
+        ),
+        min_hours=request.min_hours,
+        max_hours=request.max_hours,
     )
 
 

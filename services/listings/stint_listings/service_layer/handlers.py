@@ -190,6 +190,11 @@ def search_listings(query: c.SearchListings, listings: ListingRepository, ctx: C
         max_fee=query.max_fee,
         remote=query.remote,
         employer_org_id=query.employer_org_id,
+        order=query.order,
+        deadline_after=query.deadline_after,
+        deadline_before=query.deadline_before,
+        min_hours=query.min_hours,
+        max_hours=query.max_hours,
     )
     return listings.search(listing_filter, size, query.page_token)
 

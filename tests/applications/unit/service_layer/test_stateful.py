@@ -267,6 +267,31 @@ class ApplicationsMachine(RuleBasedStateMachine):
             action = data.draw(st.sampled_from(["student_dispute", "employer_dispute"]))
             self.act_on_engagement(data, action, eng.id)
 
+    @rule(student=st.sampled_from(STUDENTS), listing_id=st.sampled_from(sorted(LISTINGS)))
+    def invite(self, student: c.Actor, listing_id: str) -> None:
+        """Allowed only for a student whose work the org accepted; the next Apply shortlists."""
+        self._try(c.InviteStudent(EMPLOYER, listing_id, student.subject))
+
+    @rule(data=st.data(), length=st.sampled_from([2, 4000, 4001]))
+    def message(self, data: st.DataObject, length: int) -> None:
+        text = "x" * length
+        stored = self.store.applications.stored
+        if stored:
+            app = stored[data.draw(st.sampled_from(sorted(stored)))]
+            author = data.draw(st.sampled_from([EMPLOYER, c.Actor(app.student_id, "student")]))
+            self._try(c.PostMessage(author, text, app.id))
+
+    @invariant()
+    def invited_applications_skip_the_first_screening(self) -> None:
+        for app in self.store.applications.stored.values():
+            if app.invited:
+                assert (app.listing_id, app.student_id) in self.store.invitations.stored
+                assert app.status is not ApplicationStatus.SUBMITTED
+
+    @invariant()
+    def messages_stay_within_their_limit(self) -> None:
+        assert all(len(m.text) <= 4000 for m in self.store.messages.stored)
+
 
 ApplicationsMachine.TestCase.settings = settings(
     max_examples=150,
