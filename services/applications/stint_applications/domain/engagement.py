@@ -502,7 +502,9 @@ class Engagement:
             estimated_hours=self.estimated_hours,
             complete_time=accepted,
             issue_time=accepted,
-            outcome=self.outcome or Outcome.APPROVED,
+            # Engagements accepted before outcomes were recorded: a dispute means resolved.
+            outcome=self.outcome
+            or (Outcome.RESOLVED if self.dispute is not None else Outcome.APPROVED),
             payout_percent=self.payout_percent,
             start_time=self.start_time,
             due_date=self.due_date,
