@@ -4,11 +4,14 @@ beside applications, and lists that show what needs the caller."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from stint.applications.v1 import resources_pb2, service_pb2
+from stint_runtime.clock import ManualClock
 
 from tests.applications.api.kit import (
     EMPLOYER,
@@ -81,7 +84,7 @@ async def test_a_university_verifies_a_record_from_the_public_keys(
 
 
 async def test_the_parties_talk_in_a_thread_and_the_event_never_carries_the_text(
-    client: ApplicationsClient, feed: EventFeed
+    client: ApplicationsClient, feed: EventFeed, clock: ManualClock
 ) -> None:
     listing = await feed.published()
     student = new_student()
@@ -89,6 +92,7 @@ async def test_the_parties_talk_in_a_thread_and_the_event_never_carries_the_text
     for who, text in ((student, "Is the data anonymised?"), (EMPLOYER, "Yes, fully.")):
         request = service_pb2.PostMessageRequest(application_id=applied.id, text=text)
         await client.call("PostMessage", request, who)
+        clock.advance(timedelta(minutes=1))  # the thread is ordered by time
     thread = await client.call(
         "ListMessages", service_pb2.ListMessagesRequest(application_id=applied.id), student
     )

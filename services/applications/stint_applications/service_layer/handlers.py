@@ -207,12 +207,15 @@ def _listing(store: Store, listing_id: str) -> ListingSnapshot:
 # ---- applications --------------------------------------------------------------------------
 
 
-def check_may_apply_again(earlier: list[Application], policy: Policy) -> None:
+def check_may_apply_again(
+    earlier: list[Application], policy: Policy, *, invited: bool = False
+) -> None:
     """One active application per student and listing; another only after one that ended
-    withdrawn, expired or rejected because the listing filled; at most N in all."""
+    withdrawn, expired or rejected because the listing filled (or any ending, when the
+    employer invited the student since); at most N in all."""
     if any(a.status in ACTIVE for a in earlier):
         raise AlreadyExists("the student already applied to this listing and it is still active")
-    final = [a for a in earlier if not a.may_reapply_after]
+    final = [] if invited else [a for a in earlier if not a.may_reapply_after]
     if final:
         raise FailedPrecondition(
             f"cannot apply again to a listing after an application that is {final[0].status.value}"
@@ -227,8 +230,11 @@ def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
     if not cmd.actor.is_student:
         raise PermissionDenied("only students apply to listings")
     listing = _listing(store, cmd.listing_id)
+    invited = store.invitations.get(listing.id, cmd.actor.subject) is not None
     check_may_apply_again(
-        store.applications.of_student_on_listing(listing.id, cmd.actor.subject), ctx.policy
+        store.applications.of_student_on_listing(listing.id, cmd.actor.subject),
+        ctx.policy,
+        invited=invited,
     )
     application = Application.submit(
         application_id=ctx.new_id(),
@@ -238,7 +244,7 @@ def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
         answers=cmd.answers,
         policy=ctx.policy,
         now=ctx.now(),
-        invited=store.invitations.get(listing.id, cmd.actor.subject) is not None,
+        invited=invited,
     )
     store.applications.add(application)
     return application

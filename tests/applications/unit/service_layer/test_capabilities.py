@@ -203,6 +203,20 @@ def test_an_invited_student_applies_straight_into_the_shortlist(ctx: Context) ->
     assert applied.wanted_timers()  # the employer's response time runs
 
 
+def test_an_invitation_lets_a_student_apply_again_after_a_final_ending(ctx: Context) -> None:
+    store = FakeStore(listing(), listing("l-2"))
+    _completed(store, ctx)
+    turned_down = _apply(store, ctx, STUDENT, "l-2")
+    handlers.reject_application(
+        c.RejectApplication(EMPLOYER, turned_down, 1, "not now"), store, ctx
+    )
+    with pytest.raises(FailedPrecondition, match="REJECTED"):
+        _apply(store, ctx, STUDENT, "l-2")
+    handlers.invite_student(c.InviteStudent(EMPLOYER, "l-2", STUDENT.subject), store, ctx)
+    again = handlers.apply(c.Apply(STUDENT, "l-2", "Thanks", ANSWERS), store, ctx)
+    assert (again.status, again.invited) == (A.SHORTLISTED, True)
+
+
 def test_only_students_who_completed_work_for_the_org_are_invited(ctx: Context) -> None:
     store = FakeStore(listing(), listing("l-2"), listing("l-3", employer_org_id="org-b"))
     with pytest.raises(FailedPrecondition, match="completed"):
