@@ -4,12 +4,14 @@ consumed `listings.v1` / `payouts.v1` events -> commands.
 Events carry ids, states, numbers and times, and exactly these texts: the employer's reason in
 ApplicationRejected and EngagementCancelled (the event's `reason` and the embedded
 Application.reason / Engagement.cancellation_reason; the student and integrators need it, and a
-listing closing gives its own fixed reason there), the fixed reason of an expired application,
-the listing title, and feedback once published (FeedbackPublished and the embedded engagement).
-Everything else users write stays out of them: cover letters, screening answers, offer
-messages, the student's withdraw/decline reasons, submission notes, links and checklists,
-revision reasons, dispute reasons and resolutions, unpublished feedback; so do the agreed
-acceptance criteria. Consumers read those through the API, where authorization applies.
+listing closing gives its own fixed reason there), the fixed reason of an expired application
+or lapsed offer, the listing title (also in the application's listing terms), and feedback once
+published (FeedbackPublished and the embedded engagement). Everything else users write stays
+out of them: cover letters, screening answers, offer messages, the student's withdraw/decline
+reasons, submission notes, links and checklists, revision reasons, dispute reasons and
+resolutions, unpublished feedback, message texts and links (MessagePosted says only who wrote
+where); so do the agreed acceptance criteria. Consumers read those through the API, where
+authorization applies.
 """
 
 from __future__ import annotations
