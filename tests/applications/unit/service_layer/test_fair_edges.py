@@ -8,6 +8,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from stint_applications.config import ApplicationsSettings
 from stint_applications.domain import commands as c
 from stint_applications.domain import events
 from stint_applications.domain.application import OFFER_LAPSED, ApplicationStatus
@@ -319,3 +320,12 @@ def test_leave_feedback_checks_the_expected_version(ctx: Context) -> None:
     handlers.leave_feedback(c.LeaveFeedback(STUDENT, eng, 5, "", version), store, ctx)
     handlers.leave_feedback(c.LeaveFeedback(EMPLOYER, eng, 4), store, ctx)
     assert store.engagements.stored[eng].feedback_published
+
+
+def test_the_new_windows_and_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STINT_APPLICATIONS_OFFER_WINDOW_DAYS", "2")
+    monkeypatch.setenv("STINT_APPLICATIONS_REVISION_WINDOW_DAYS", "5")
+    monkeypatch.setenv("STINT_APPLICATIONS_MAX_APPLICATIONS_PER_LISTING", "2")
+    policy = ApplicationsSettings().policy()
+    assert (policy.offer_window, policy.revision_window) == (2 * DAY, 5 * DAY)
+    assert policy.max_applications_per_listing == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from stint_listings.config import ListingsSettings
 from stint_listings.domain import commands as c
 from stint_listings.domain import events
 from stint_listings.domain.content import Deliverable, Money, merged
@@ -186,3 +187,18 @@ def test_anyone_reads_open_and_ended_listings_by_id_but_not_private_ones(
             handlers.get_listing(query, repo, ctx)
     assert handlers.get_listing(c.GetListing(OWNER, listing.id), repo, ctx).id == listing.id
     assert handlers.get_listing(c.GetListing(ADMIN, listing.id), repo, ctx).id == listing.id
+
+
+def test_the_currency_table_is_configured_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "STINT_LISTINGS_CURRENCIES", '{"JPY": {"exponent": 0, "hourly_floor_minor": 3000}}'
+    )
+    rules = ListingsSettings().posting_rules()
+    assert rules.currencies == {"JPY": Currency("JPY", 0, 3_000)}
+    with pytest.raises(InvalidArgument) as refused:
+        rules.currency("USD")
+    assert refused.value.field == "content.fee.currency"
+    default = PostingRules()
+    assert sorted(default.currencies) == ["AUD", "CAD", "EUR", "GBP", "USD"]
