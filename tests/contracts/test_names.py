@@ -25,7 +25,8 @@ SERVICES = {
         ShortlistApplication RejectApplication ExtendOffer AcceptOffer DeclineOffer GetApplication
         ListApplications SubmitDeliverable RequestRevision ApproveDeliverable CancelEngagement
         OpenDispute ResolveDispute GetEngagement ListEngagements LeaveFeedback
-        GetCompletionRecord""",
+        GetCompletionRecord PostMessage ListMessages GetStudentProfile InviteStudent
+        ListSigningKeys VerifyCompletionRecord""",
     "stint.payouts.v1.PayoutsService": """RegisterPayoutAccount GetPayout ListPayouts GetBalance
         RetryPayout GetLedger Reconcile""",
     "stint.notifications.v1.NotificationsService": """RegisterContact SetPreferences
@@ -33,12 +34,13 @@ SERVICES = {
 }
 EVENTS = {
     "stint.listings.v1": """ListingSubmitted ListingPublished ListingUpdated ListingRejected
-        ListingFilled ListingReopened ListingClosed ListingCancelled ListingExpired""",
+        ListingFilled ListingReopened ListingClosed ListingCancelled ListingExpired
+        ListingApproved""",
     "stint.applications.v1": """ApplicationSubmitted ApplicationShortlisted OfferExtended
         OfferAccepted OfferDeclined ApplicationRejected ApplicationWithdrawn ApplicationExpired
         EngagementStarted DeliverableSubmitted RevisionRequested DeliverableApproved
         EngagementCancelled EngagementExpired DisputeOpened DisputeResolved FeedbackPublished
-        EngagementCompleted""",
+        EngagementCompleted MessagePosted StudentInvited""",
     "stint.payouts.v1": """PayoutScheduled PayoutHeld PayoutPaid PayoutFailed EscrowFunded
         EscrowRefunded""",
     "stint.notifications.v1": "NotificationDelivered NotificationFailed",

@@ -81,11 +81,11 @@ GOOD: list[Message] = [
 
 BAD: list[tuple[Message, str]] = [
     (
-        listings.CreateListingRequest(employer_org_id="o", content=content(estimated_hours=3)),
+        listings.CreateListingRequest(employer_org_id="o", content=content(estimated_hours=0)),
         "content.estimated_hours",
     ),
     (
-        listings.CreateListingRequest(employer_org_id="o", content=content(estimated_hours=41)),
+        listings.CreateListingRequest(employer_org_id="o", content=content(estimated_hours=-1)),
         "content.estimated_hours",
     ),
     (listings.CreateListingRequest(employer_org_id="o", content=content(seats=0)), "content.seats"),

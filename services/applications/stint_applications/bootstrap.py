@@ -23,14 +23,15 @@ from stint_applications.adapters.repository import (
     MongoStore,
     ensure_indexes,
 )
-from stint_applications.adapters.signing import CompletionSigner
+from stint_applications.adapters.signing import CompletionSigner, KeyRing
 from stint_applications.config import ApplicationsSettings
 from stint_applications.domain import commands as c
-from stint_applications.domain.application import RESPOND_TIMER
+from stint_applications.domain.application import OFFER_LAPSE_TIMER, RESPOND_TIMER
 from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
     PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
 )
 from stint_applications.service_layer import handlers
 from stint_applications.service_layer.handlers import Context
@@ -43,6 +44,7 @@ SOURCE = "applications"
 LISTING_EVENTS: tuple[type[Message], ...] = (
     listings_events.ListingSubmitted,
     listings_events.ListingPublished,
+    listings_events.ListingApproved,
     listings_events.ListingUpdated,
     listings_events.ListingRejected,
     listings_events.ListingFilled,
@@ -57,11 +59,16 @@ class ApplicationsApp:
     """Runs each use case in its own unit of work (retried on transient database errors)."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, context: Context, signer: CompletionSigner
+        self,
+        uow_factory: UnitOfWorkFactory,
+        context: Context,
+        signer: CompletionSigner,
+        keys: KeyRing | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.context = context
         self.signer = signer
+        self.keys = keys or KeyRing(signer)
 
     def run(self, handler: Callable[[C, Store, Context], R], message: C) -> R:
         return self.uow_factory.run(lambda uow: handler(message, MongoStore(uow), self.context))
@@ -85,11 +92,15 @@ class ApplicationsApp:
             return fire
 
         return {
-            APPLICATIONS: {RESPOND_TIMER: on(handlers.expire_application, c.ExpireApplication)},
+            APPLICATIONS: {
+                RESPOND_TIMER: on(handlers.expire_application, c.ExpireApplication),
+                OFFER_LAPSE_TIMER: on(handlers.lapse_offer, c.LapseOffer),
+            },
             ENGAGEMENTS: {
                 EXPIRE_TIMER: on(handlers.expire_engagement, c.ExpireEngagement),
                 AUTO_APPROVE_TIMER: on(handlers.auto_approve, c.AutoApprove),
                 PUBLISH_FEEDBACK_TIMER: on(handlers.publish_feedback, c.PublishFeedback),
+                REVISION_LAPSE_TIMER: on(handlers.lapse_revision, c.LapseRevision),
             },
         }
 
@@ -131,7 +142,8 @@ def bootstrap_units(
         policy=settings.policy(),
         default_page_size=settings.default_page_size,
     )
-    return ApplicationsApp(units, context, settings.completion_signer())
+    keys = settings.key_ring()
+    return ApplicationsApp(units, context, keys.signer, keys)
 
 
 __all__ = ["APPLICATIONS", "ENGAGEMENTS", "ApplicationsApp", "bootstrap", "bootstrap_units"]

@@ -56,6 +56,8 @@ MUTATING = frozenset(
         "OpenDispute",
         "ResolveDispute",
         "LeaveFeedback",
+        "PostMessage",
+        "InviteStudent",
     }
 )
 

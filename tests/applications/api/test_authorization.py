@@ -16,7 +16,7 @@ from enum import Enum
 import grpc
 import pytest
 from google.protobuf.message import Message
-from stint.applications.v1 import service_pb2
+from stint.applications.v1 import resources_pb2, service_pb2
 
 from tests.applications.api.kit import (
     ADMIN,
@@ -236,10 +236,56 @@ MATRIX = [
         lambda s: service_pb2.GetCompletionRecordRequest(engagement_id=s.e.id),
         PARTIES_AND_ADMIN,
     ),
+    # Public: a university verifies without an account.
+    Case(
+        "ListSigningKeys",
+        "LISTING",
+        lambda s: service_pb2.ListSigningKeysRequest(),
+        dict.fromkeys(Caller, OK),
+    ),
+    Case(
+        "VerifyCompletionRecord",
+        "LISTING",
+        lambda s: service_pb2.VerifyCompletionRecordRequest(
+            record=resources_pb2.CompletionRecord(id="cr-unknown")
+        ),
+        dict.fromkeys(Caller, OK),
+    ),
+    Case(
+        "PostMessage",
+        "SUBMITTED",
+        lambda s: service_pb2.PostMessageRequest(application_id=s.a.id, text="Any questions?"),
+        {S: OK, OS: NOT_FOUND, E: OK, OE: NOT_FOUND, A: DENIED, N: UNAUTHENTICATED},
+    ),
+    Case(
+        "ListMessages",
+        "SUBMITTED",
+        lambda s: service_pb2.ListMessagesRequest(application_id=s.a.id),
+        PARTIES_AND_ADMIN,
+    ),
+    Case(
+        # Employers the student applied to read the profile; other employers do not.
+        "GetStudentProfile",
+        "SUBMITTED",
+        lambda s: service_pb2.GetStudentProfileRequest(student_id=s.student.subject),
+        {S: OK, OS: NOT_FOUND, E: OK, OE: NOT_FOUND, A: OK, N: UNAUTHENTICATED},
+    ),
+    Case(
+        "InviteStudent",
+        "INVITABLE",
+        lambda s: service_pb2.InviteStudentRequest(
+            listing_id=s.listing_id, student_id=s.student.subject
+        ),
+        {S: DENIED, OS: DENIED, E: OK, OE: NOT_FOUND, A: DENIED, N: UNAUTHENTICATED},
+    ),
 ]
 
 
 async def scene(state: str, client: ApplicationsClient, feed: EventFeed) -> Scene:
+    if state == "INVITABLE":
+        # A student whose work the org approved, and another open listing of the org.
+        done = await scene("APPROVED", client, feed)
+        return Scene(done.student, (await feed.published()).id)
     listing = await feed.published()
     here = Scene(new_student(), listing.id)
     if state == "LISTING":

@@ -73,16 +73,19 @@ async def test_a_paid_engagement_yields_a_record_that_verifies_until_changed(
     listing = await feed.published()
     student = new_student()
     engagement = await client.submit(await client.engaged(listing.id, student), student)
-    approved = await client.approve(engagement)
-    request = service_pb2.GetCompletionRecordRequest(engagement_id=approved.id)
+    request = service_pb2.GetCompletionRecordRequest(engagement_id=engagement.id)
     assert await client.code_of("GetCompletionRecord", request, student) == (
         grpc.StatusCode.FAILED_PRECONDITION
-    ), "no record before the payout"
+    ), "no record before the work is accepted"
+    approved = await client.approve(engagement)
+    issued = await client.record(approved.id, student)
+    assert verify(issued, PUBLIC_KEY), "issued at acceptance, independent of payment"
 
     await feed.payout_paid(approved)
     await feed.payout_paid(approved)  # a redelivered PayoutPaid changes nothing
     paid = await client.wait_engagement(approved.id, EngStatus.ENGAGEMENT_STATUS_PAID)
     record = await client.record(paid.id, student)
+    assert record == issued, "payment does not change the record"
 
     assert verify(record, PUBLIC_KEY)
     assert record.key_id == key_id(PUBLIC_KEY)

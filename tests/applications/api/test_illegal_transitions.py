@@ -72,7 +72,12 @@ APPLICATION_COMMANDS: dict[str, tuple[str, ApplicationRequest]] = {
     ),
 }
 APPLICATION_ALLOWED: dict[str, set[str]] = {
-    "SUBMITTED": {"ShortlistApplication", "RejectApplication", "WithdrawApplication"},
+    "SUBMITTED": {
+        "ShortlistApplication",
+        "ExtendOffer",
+        "RejectApplication",
+        "WithdrawApplication",
+    },
     "SHORTLISTED": {"ExtendOffer", "RejectApplication", "WithdrawApplication"},
     "OFFERED": {"RejectApplication", "AcceptOffer", "DeclineOffer"},
     "ACCEPTED": set(),
@@ -130,11 +135,13 @@ ENGAGEMENT_COMMANDS: dict[str, tuple[str, EngagementRequest]] = {
 ENGAGEMENT_ALLOWED: dict[str, set[str]] = {
     "ACTIVE": {"SubmitDeliverable", "CancelEngagement"},
     "SUBMITTED": {"RequestRevision", "ApproveDeliverable", "OpenDispute"},
-    "REVISION_REQUESTED": {"SubmitDeliverable"},
-    "APPROVED": {"LeaveFeedback"},
+    # Either side may dispute a revision request.
+    "REVISION_REQUESTED": {"SubmitDeliverable", "OpenDispute"},
+    # Accepted work has its completion record at once, paid or not.
+    "APPROVED": {"LeaveFeedback", "GetCompletionRecord"},
     "CANCELLED": set(),
     "DISPUTED": {"ResolveDispute"},
-    "RESOLVED": {"LeaveFeedback"},
+    "RESOLVED": {"LeaveFeedback", "GetCompletionRecord"},
     "PAID": {"LeaveFeedback", "GetCompletionRecord"},
     # Both sides left feedback: it is published, and nobody may add more.
     "PAID_AND_REVIEWED": {"GetCompletionRecord"},
@@ -285,18 +292,18 @@ async def test_applying_twice_or_to_a_closed_listing_is_refused(
     assert await client.code_of("Apply", again, new_student()) == FAILED_PRECONDITION
 
 
-async def test_an_offer_cannot_be_accepted_after_the_listing_closed(
+async def test_an_offer_cannot_be_accepted_after_the_listing_was_cancelled(
     client: ApplicationsClient, feed: EventFeed
 ) -> None:
     listing = await feed.published()
     student = new_student()
     offered = await client.offered(listing.id, student)
     await feed.changed(
-        listing, listings_resources.LISTING_STATUS_CLOSED, listings_events.ListingClosed
+        listing, listings_resources.LISTING_STATUS_CANCELLED, listings_events.ListingCancelled
     )
     rejected = await client.get_application(offered.id)
     assert rejected.status == AppStatus.APPLICATION_STATUS_REJECTED
-    assert rejected.reason == "the listing was closed"
+    assert rejected.reason == "the listing was cancelled"
     request = service_pb2.AcceptOfferRequest(
         application_id=rejected.id, expected_version=rejected.version
     )

@@ -119,7 +119,11 @@ def test_a_closing_listing_rejects_undecided_applications(app: ApplicationsApp) 
     eng = engage(app, listing_id, student(3))
     closed = listing(listing_id, seats=3, status=ListingStatus.CLOSED, version=9)
     app.run(handlers.record_listing, c.RecordListing(closed))
-    for application_id in (waiting, offered):
+    # An offer made while the listing was open outlives its close.
+    kept = app.uow_factory.db["applications"].find_one({"_id": offered})
+    assert kept is not None
+    assert kept["status"] == "OFFERED"
+    for application_id in (waiting,):
         assert outbox(app, application_id)[-1][0] == "ApplicationRejected"
         document = app.uow_factory.db["applications"].find_one({"_id": application_id})
         assert document is not None

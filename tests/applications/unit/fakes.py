@@ -5,12 +5,21 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from stint_applications.domain.application import UNDECIDED, Application
+from stint_applications.domain.application import ACTIVE, UNDECIDED, Application
 from stint_applications.domain.engagement import Engagement
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import ListingSnapshot
-from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Filter, Page
+from stint_applications.domain.messages import Message
+from stint_applications.domain.queries import (
+    ApplicationFilter,
+    EngagementFilter,
+    Filter,
+    ListOrder,
+    Page,
+)
 from stint_applications.domain.seats import Seats
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 
@@ -41,6 +50,14 @@ def _matches(item: Any, query: Filter[Any]) -> bool:
     )
 
 
+def _ordered(items: list[Any], query: Filter[Any]) -> list[Any]:
+    """Insertion order, or the soonest pending timer first (nothing pending last)."""
+    if query.order is not ListOrder.DEADLINE_SOONEST:
+        return items
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: min(i.wanted_timers().values(), default=far))
+
+
 def _page(items: list[Any], page_size: int, page_token: str) -> Page[Any]:
     start = int(page_token or 0)
     chunk = items[start : start + page_size]
@@ -54,8 +71,10 @@ class FakeApplications:
         self.journal = journal
 
     def add(self, application: Application) -> None:
+        # Like the active_key unique index: one ACTIVE application per student and listing.
         if application.id in self.stored or any(
             (a.listing_id, a.student_id) == (application.listing_id, application.student_id)
+            and a.status in ACTIVE
             for a in self.stored.values()
         ):
             raise AlreadyExists(application.id)
@@ -80,9 +99,22 @@ class FakeApplications:
             if a.listing_id == listing_id and a.status in UNDECIDED
         ]
 
+    def student_applied_to_org(self, student_id: str, employer_org_id: str) -> bool:
+        return any(
+            (a.student_id, a.employer_org_id) == (student_id, employer_org_id)
+            for a in self.stored.values()
+        )
+
+    def of_student_on_listing(self, listing_id: str, student_id: str) -> list[Application]:
+        return [
+            copy.deepcopy(a)
+            for a in sorted(self.stored.values(), key=lambda a: a.create_time)
+            if (a.listing_id, a.student_id) == (listing_id, student_id)
+        ]
+
     def list(self, query: ApplicationFilter, page_size: int, page_token: str) -> Page[Application]:
         items = [a for a in self.stored.values() if _matches(a, query)]
-        return _page(items, page_size, page_token)
+        return _page(_ordered(items, query), page_size, page_token)
 
 
 class FakeEngagements:
@@ -107,9 +139,51 @@ class FakeEngagements:
         self.journal.record(engagement, before)
         self.stored[engagement.id] = copy.deepcopy(engagement)
 
+    def of_party(self, *, student_id: str = "", employer_org_id: str = "") -> list[Engagement]:
+        if not (student_id or employer_org_id):
+            return []
+        return [
+            copy.deepcopy(e)
+            for e in self.stored.values()
+            if (not student_id or e.student_id == student_id)
+            and (not employer_org_id or e.employer_org_id == employer_org_id)
+        ]
+
+    def with_completion_record(self, record_id: str) -> Engagement | None:
+        for engagement in self.stored.values():
+            if engagement.completion_record_id == record_id:
+                return copy.deepcopy(engagement)
+        return None
+
     def list(self, query: EngagementFilter, page_size: int, page_token: str) -> Page[Engagement]:
         items = [e for e in self.stored.values() if _matches(e, query)]
-        return _page(items, page_size, page_token)
+        return _page(_ordered(items, query), page_size, page_token)
+
+
+class FakeMessages:
+    def __init__(self) -> None:
+        self.stored: list[Message] = []
+
+    def add(self, message: Message) -> None:
+        self.stored.append(message)
+
+    def list(self, thread_id: str, page_size: int, page_token: str) -> Page[Message]:
+        newest_first = [m for m in reversed(self.stored) if m.thread.id == thread_id]
+        return _page(newest_first, page_size, page_token)
+
+
+class FakeInvitations:
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str], Invitation] = {}
+
+    def add(self, invitation: Invitation) -> None:
+        key = (invitation.listing_id, invitation.student_id)
+        if key in self.stored:
+            raise AlreadyExists(invitation.id)
+        self.stored[key] = invitation
+
+    def get(self, listing_id: str, student_id: str) -> Invitation | None:
+        return self.stored.get((listing_id, student_id))
 
 
 class FakeListings:
@@ -145,6 +219,8 @@ class FakeStore:
         self.engagements = FakeEngagements(self.journal)
         self.listings = FakeListings()
         self.seats = FakeSeats()
+        self.messages = FakeMessages()
+        self.invitations = FakeInvitations()
         for snapshot in listings:
             self.listings.put(snapshot)
 

@@ -39,12 +39,12 @@ async def _error(
 
 async def test_invalid_request_names_each_field_and_rule(harness: Harness) -> None:
     request = service_pb2.CreateListingRequest(
-        employer_org_id="org-1", content=listing_content(estimated_hours=3, seats=0)
+        employer_org_id="org-1", content=listing_content(estimated_hours=0, seats=0)
     )
     error = await _error(harness, request)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     details = error.details() or ""
-    assert "content.estimated_hours: must be greater than or equal to 5" in details
+    assert "content.estimated_hours: must be greater than 0" in details
     assert "content.seats: must be greater than or equal to 1" in details
     assert harness.servicer.calls["CreateListing"] == 0
 

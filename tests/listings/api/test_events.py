@@ -55,11 +55,12 @@ async def test_each_change_publishes_its_event_keyed_and_ordered_per_listing(
     ).listing
     rejected = await client.cancel(await client.reject(await client.submit(rejected)))
     expected = {
-        published.id: ["ListingSubmitted", "ListingPublished", "ListingClosed"],
+        published.id: ["ListingSubmitted", "ListingApproved", "ListingPublished", "ListingClosed"],
         rejected.id: ["ListingUpdated", "ListingSubmitted", "ListingRejected", "ListingCancelled"],
     }
     final_status = {
         "ListingSubmitted": Status.LISTING_STATUS_PENDING_REVIEW,
+        "ListingApproved": Status.LISTING_STATUS_PENDING_REVIEW,
         "ListingPublished": Status.LISTING_STATUS_PUBLISHED,
         "ListingClosed": Status.LISTING_STATUS_CLOSED,
         "ListingUpdated": Status.LISTING_STATUS_DRAFT,
@@ -98,11 +99,12 @@ async def test_each_change_publishes_its_event_keyed_and_ordered_per_listing(
     assert cancelled.reason == "budget cut"
 
 
-async def test_approval_and_reads_publish_nothing(client: ListingsClient) -> None:
+async def test_approval_is_announced_and_reads_publish_nothing(client: ListingsClient) -> None:
     approved = await client.pending(approved=True)
     await client.get(approved.id)
     await client.search()
     marker = await client.publish(approved)
-    found = await events_of(client, {marker.id: ["ListingSubmitted", "ListingPublished"]})
+    expected = ["ListingSubmitted", "ListingApproved", "ListingPublished"]
+    found = await events_of(client, {marker.id: expected})
     types = [decode_envelope(r.value).type for r in found[marker.id]]
-    assert types == ["stint.listings.v1.ListingSubmitted", "stint.listings.v1.ListingPublished"]
+    assert types == [f"stint.listings.v1.{name}" for name in expected]

@@ -108,9 +108,10 @@ async def test_a_replayed_create_returns_the_first_listing(client: ListingsClien
 # The transitions each state allows; every other one is refused.
 ALLOWED: dict[str, set[str]] = {
     "DRAFT": {"UpdateListing", "SubmitForReview", "CancelListing"},
-    "PENDING_REVIEW": {"ApproveListing", "RejectListing", "CancelListing"},
-    "APPROVED": {"RejectListing", "PublishListing", "CancelListing"},
-    "PUBLISHED": {"CloseListing", "CancelListing"},
+    # An edit under review returns the listing to DRAFT; a published one takes a limited edit.
+    "PENDING_REVIEW": {"UpdateListing", "ApproveListing", "RejectListing", "CancelListing"},
+    "APPROVED": {"UpdateListing", "RejectListing", "PublishListing", "CancelListing"},
+    "PUBLISHED": {"UpdateListing", "CloseListing", "CancelListing"},
     "FILLED": {"CloseListing", "CancelListing"},
     "REJECTED": {"UpdateListing", "SubmitForReview", "CancelListing"},
     "CLOSED": set(),

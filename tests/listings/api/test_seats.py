@@ -103,7 +103,13 @@ async def test_the_last_seat_fills_then_reopens_on_cancellation(
     assert not reopened.HasField("end_time")
 
     events = await listing_events(client, listing.id, 4)
-    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
+    assert events == [
+        "ListingSubmitted",
+        "ListingApproved",
+        "ListingPublished",
+        "ListingFilled",
+        "ListingReopened",
+    ]
 
 
 async def test_two_engagements_racing_for_the_last_seat_never_over_fill_nor_lose_one(
@@ -133,7 +139,13 @@ async def test_two_engagements_racing_for_the_last_seat_never_over_fill_nor_lose
     reopened = await client.wait_for_status(listing.id, Status.LISTING_STATUS_PUBLISHED)
     assert reopened.seats_filled == 0
     events = await listing_events(client, listing.id, 4)
-    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
+    assert events == [
+        "ListingSubmitted",
+        "ListingApproved",
+        "ListingPublished",
+        "ListingFilled",
+        "ListingReopened",
+    ]
 
 
 async def test_a_start_consumed_before_the_cancellation_that_made_room_keeps_its_seat(
@@ -152,7 +164,13 @@ async def test_a_start_consumed_before_the_cancellation_that_made_room_keeps_its
     reopened = await client.wait_for_status(listing.id, Status.LISTING_STATUS_PUBLISHED)
     assert reopened.seats_filled == 0
     events = await listing_events(client, listing.id, 4)
-    assert events == ["ListingSubmitted", "ListingPublished", "ListingFilled", "ListingReopened"]
+    assert events == [
+        "ListingSubmitted",
+        "ListingApproved",
+        "ListingPublished",
+        "ListingFilled",
+        "ListingReopened",
+    ]
 
 
 async def test_an_expired_engagement_frees_its_seat(

@@ -63,7 +63,11 @@ def test_a_document_written_before_waiting_existed_loads_with_no_one_waiting(
 
 def test_state_and_events_land_together_in_the_outbox(app: ListingsApp) -> None:
     listing = _published(app)
-    assert _outbox(app, listing.id) == [("ListingSubmitted", 2), ("ListingPublished", 4)]
+    assert _outbox(app, listing.id) == [
+        ("ListingSubmitted", 2),
+        ("ListingApproved", 3),
+        ("ListingPublished", 4),
+    ]
     [record] = app.uow_factory.db[OUTBOX].find({"key": listing.id, "sequence": 4})
     envelope = EventEnvelope.FromString(record["envelope"])
     assert (record["topic"], envelope.subject) == ("listings.v1", listing.id)
@@ -84,7 +88,11 @@ def test_a_failed_handler_leaves_neither_state_nor_events(app: ListingsApp) -> N
         app.uow_factory.run(close_then_fail)
     stored = app.run(handlers.get_listing, c.GetListing(OWNER, listing.id))
     assert (stored.status, stored.version) == (S.PUBLISHED, 4)
-    assert _outbox(app, listing.id) == [("ListingSubmitted", 2), ("ListingPublished", 4)]
+    assert _outbox(app, listing.id) == [
+        ("ListingSubmitted", 2),
+        ("ListingApproved", 3),
+        ("ListingPublished", 4),
+    ]
 
 
 def test_two_updates_from_the_same_version_one_conflicts(app: ListingsApp) -> None:

@@ -21,7 +21,7 @@ def test_a_valid_request_passes() -> None:
 
 def test_nested_and_repeated_paths_are_named() -> None:
     content = listing_content(
-        estimated_hours=41,
+        estimated_hours=0,
         deliverables=[resources_pb2.Deliverable(title="", acceptance_criteria=["ok"])],
     )
     found = dict(

@@ -4,12 +4,14 @@ consumed `listings.v1` / `payouts.v1` events -> commands.
 Events carry ids, states, numbers and times, and exactly these texts: the employer's reason in
 ApplicationRejected and EngagementCancelled (the event's `reason` and the embedded
 Application.reason / Engagement.cancellation_reason; the student and integrators need it, and a
-listing closing gives its own fixed reason there), the fixed reason of an expired application,
-the listing title, and feedback once published (FeedbackPublished and the embedded engagement).
-Everything else users write stays out of them: cover letters, screening answers, offer
-messages, the student's withdraw/decline reasons, submission notes, links and checklists,
-revision reasons, dispute reasons and resolutions, unpublished feedback; so do the agreed
-acceptance criteria. Consumers read those through the API, where authorization applies.
+listing closing gives its own fixed reason there), the fixed reason of an expired application
+or lapsed offer, the listing title (also in the application's listing terms), and feedback once
+published (FeedbackPublished and the embedded engagement). Everything else users write stays
+out of them: cover letters, screening answers, offer messages, the student's withdraw/decline
+reasons, submission notes, links and checklists, revision reasons, dispute reasons and
+resolutions, unpublished feedback, message texts and links (MessagePosted says only who wrote
+where); so do the agreed acceptance criteria. Consumers read those through the API, where
+authorization applies.
 """
 
 from __future__ import annotations
@@ -24,23 +26,35 @@ from stint_runtime.proto_values import moment, money, timestamp
 from stint_runtime.values import Money
 
 from stint_applications.domain import events
-from stint_applications.domain.application import RESPOND_TIMER, Application, ApplicationStatus
+from stint_applications.domain.application import (
+    OFFER_LAPSE_TIMER,
+    RESPOND_TIMER,
+    Application,
+    ApplicationStatus,
+    ListingTerms,
+)
 from stint_applications.domain.commands import RecordListing, RecordPayoutPaid
 from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
+    PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
     CompletionClaim,
     Engagement,
     EngagementStatus,
     Feedback,
+    Outcome,
     Party,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import (
     ListingSnapshot,
     ListingStatus,
     ScreeningQuestion,
     agreed_criteria,
 )
+from stint_applications.domain.messages import Message as ThreadMessage
+from stint_applications.domain.reputation import EmployerRecord, StudentProfile, StudentSummary
 
 APPLICATION_STATUS_TO_PROTO: dict[ApplicationStatus, resources_pb2.ApplicationStatus.ValueType] = {
     s: resources_pb2.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}")
@@ -57,6 +71,9 @@ PARTY_TO_PROTO: dict[Party, resources_pb2.Party.ValueType] = {
 }
 LISTING_STATUS_FROM_PROTO: dict[listings_resources.ListingStatus.ValueType, ListingStatus] = {
     listings_resources.ListingStatus.Value(f"LISTING_STATUS_{s.value}"): s for s in ListingStatus
+}
+OUTCOME_TO_PROTO: dict[Outcome, resources_pb2.CompletionOutcome.ValueType] = {
+    o: resources_pb2.CompletionOutcome.Value(f"COMPLETION_OUTCOME_{o.value}") for o in Outcome
 }
 # Student-written reasons stay out of events.
 PRIVATE_REASON = frozenset({ApplicationStatus.WITHDRAWN, ApplicationStatus.DECLINED})
@@ -77,7 +94,11 @@ def application_message(
         create_time=timestamp(application.create_time),
         update_time=timestamp(application.update_time),
         decide_by_time=timestamp(application.wanted_timers().get(RESPOND_TIMER)),
+        invited=application.invited,
+        respond_by_time=timestamp(application.wanted_timers().get(OFFER_LAPSE_TIMER)),
     )
+    if application.terms is not None:
+        message.listing.CopyFrom(terms_message(application.terms))
     if redacted:
         if application.status in PRIVATE_REASON:
             message.reason = ""
@@ -89,6 +110,17 @@ def application_message(
             for a in application.answers
         )
     return message
+
+
+def terms_message(terms: ListingTerms) -> resources_pb2.ListingTerms:
+    return resources_pb2.ListingTerms(
+        title=terms.title,
+        employer_org_id=terms.employer_org_id,
+        fee=money(terms.fee),
+        estimated_hours=terms.estimated_hours,
+        application_deadline=timestamp(terms.application_deadline),
+        due_date=timestamp(terms.due_date),
+    )
 
 
 def feedback_message(feedback: Feedback) -> resources_pb2.Feedback:
@@ -106,7 +138,11 @@ def engagement_message(
 ) -> resources_pb2.Engagement:
     """The engagement as `viewer` may see it: only published feedback, or the viewer's own."""
     timers = engagement.wanted_timers()
-    deadline = timers.get(AUTO_APPROVE_TIMER) or timers.get(EXPIRE_TIMER)
+    deadline = (
+        timers.get(AUTO_APPROVE_TIMER)
+        or timers.get(EXPIRE_TIMER)
+        or timers.get(REVISION_LAPSE_TIMER)
+    )
     message = resources_pb2.Engagement(
         id=engagement.id,
         application_id=engagement.application_id,
@@ -127,6 +163,9 @@ def engagement_message(
         update_time=timestamp(engagement.update_time),
         deadline_time=timestamp(deadline),
         complete_time=timestamp(engagement.complete_time),
+        accept_time=timestamp(engagement.accept_time),
+        feedback_due_time=timestamp(timers.get(PUBLISH_FEEDBACK_TIMER)),
+        completion_record_id=engagement.completion_record_id,
     )
     if not redacted:
         message.acceptance_criteria.extend(engagement.acceptance_criteria)
@@ -230,6 +269,10 @@ def completion_claim_message(claim: CompletionClaim, key_id: str) -> resources_p
         estimated_hours=claim.estimated_hours,
         complete_time=timestamp(claim.complete_time),
         issue_time=timestamp(claim.issue_time),
+        outcome=OUTCOME_TO_PROTO[claim.outcome],
+        payout_percent=claim.payout_percent,
+        start_time=timestamp(claim.start_time),
+        due_date=timestamp(claim.due_date),
     )
 
 
@@ -263,3 +306,78 @@ def record_listing(event: Message) -> RecordListing:
 
 def record_payout_paid(event: payouts_events.PayoutPaid) -> RecordPayoutPaid:
     return RecordPayoutPaid(engagement_id=event.payout.engagement_id)
+
+
+def message_message(message: ThreadMessage) -> resources_pb2.Message:
+    return resources_pb2.Message(
+        id=message.id,
+        application_id=message.thread.application_id,
+        engagement_id=message.thread.engagement_id,
+        author=PARTY_TO_PROTO[message.author],
+        author_id=message.author_id,
+        text=message.text,
+        links=message.links,
+        create_time=timestamp(message.create_time),
+    )
+
+
+def message_posted(message: ThreadMessage) -> events_pb2.MessagePosted:
+    """Who wrote where and when; never the text or links."""
+    thread = message.thread
+    return events_pb2.MessagePosted(
+        message_id=message.id,
+        application_id=thread.application_id,
+        engagement_id=thread.engagement_id,
+        listing_id=thread.listing_id,
+        employer_org_id=thread.employer_org_id,
+        student_id=thread.student_id,
+        author=PARTY_TO_PROTO[message.author],
+        author_id=message.author_id,
+        create_time=timestamp(message.create_time),
+    )
+
+
+def invitation_message(invitation: Invitation) -> resources_pb2.Invitation:
+    return resources_pb2.Invitation(
+        id=invitation.id,
+        listing_id=invitation.listing_id,
+        employer_org_id=invitation.employer_org_id,
+        student_id=invitation.student_id,
+        invited_by=invitation.invited_by,
+        create_time=timestamp(invitation.create_time),
+    )
+
+
+def student_invited(invitation: Invitation) -> events_pb2.StudentInvited:
+    return events_pb2.StudentInvited(
+        invitation_id=invitation.id, invitation=invitation_message(invitation)
+    )
+
+
+def summary_message(summary: StudentSummary) -> resources_pb2.StudentSummary:
+    return resources_pb2.StudentSummary(
+        completed_engagements=summary.completed_engagements,
+        on_time_percent=summary.on_time_percent,
+        ratings=summary.ratings,
+        average_rating_x100=summary.average_rating_x100,
+    )
+
+
+def profile_message(profile: StudentProfile) -> resources_pb2.StudentProfile:
+    return resources_pb2.StudentProfile(
+        student_id=profile.student_id,
+        summary=summary_message(profile.summary),
+        skills_demonstrated=profile.skills_demonstrated,
+        ratings=[feedback_message(f) for f in profile.ratings],
+    )
+
+
+def employer_record_message(record: EmployerRecord) -> resources_pb2.EmployerRecord:
+    return resources_pb2.EmployerRecord(
+        employer_org_id=record.employer_org_id,
+        ratings=record.ratings,
+        average_rating_x100=record.average_rating_x100,
+        disputes=record.disputes,
+        accepted_submissions=record.accepted_submissions,
+        on_time_approval_percent=record.on_time_approval_percent,
+    )

@@ -6,25 +6,46 @@ documents written before them.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.timers import TIMERS, set_timer
 from stint_runtime.values import Money
 
-from stint_applications.domain.application import Application, ApplicationStatus, ScreeningAnswer
+from stint_applications.domain.application import (
+    ACTIVE,
+    Application,
+    ApplicationStatus,
+    ListingTerms,
+    ScreeningAnswer,
+)
 from stint_applications.domain.engagement import (
     CriterionCheck,
     Dispute,
     Engagement,
     EngagementStatus,
     Feedback,
+    Outcome,
     Party,
     Revision,
     Submission,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus, ScreeningQuestion
+from stint_applications.domain.messages import Message, Thread
 from stint_applications.domain.seats import Seats
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def deadline_key(timers: dict[str, datetime]) -> datetime:
+    """A time that is LATER the SOONER the aggregate's next timer fires, so the runtime's
+    newest-first keyset pages list the soonest deadline first; nothing pending sorts last."""
+    if not timers:
+        return EPOCH
+    return FAR - (min(timers.values()) - EPOCH)
 
 
 def _money(value: Money) -> Document:
@@ -42,9 +63,48 @@ def _with_timers(document: Document, timers: dict[str, Any]) -> Document:
     return document
 
 
+def active_key(application: Application) -> str:
+    """Unique among applications: the same for a student's ACTIVE ones on one listing (so two
+    cannot coexist), the application's own id once it ended (so re-applying is possible)."""
+    if application.status in ACTIVE:
+        return f"{application.listing_id}/{application.student_id}"
+    return application.id
+
+
+def _terms(terms: ListingTerms | None) -> Document | None:
+    if terms is None:
+        return None
+    return {
+        "title": terms.title,
+        "employer_org_id": terms.employer_org_id,
+        "fee": _money(terms.fee),
+        "estimated_hours": terms.estimated_hours,
+        "application_deadline": terms.application_deadline,
+        "due_date": terms.due_date,
+    }
+
+
+def _terms_from(document: Document | None) -> ListingTerms | None:
+    if document is None:
+        return None
+    return ListingTerms(
+        title=document["title"],
+        employer_org_id=document["employer_org_id"],
+        fee=_money_from(document["fee"]),
+        estimated_hours=document["estimated_hours"],
+        application_deadline=document["application_deadline"],
+        due_date=document["due_date"],
+    )
+
+
 def application_document(application: Application) -> Document:
     return _with_timers(
         {
+            "active_key": active_key(application),
+            "deadline_key": deadline_key(application.wanted_timers()),
+            "terms": _terms(application.terms),
+            "invited": application.invited,
+            "respond_by": application.respond_by,
             "_id": application.id,
             "listing_id": application.listing_id,
             "employer_org_id": application.employer_org_id,
@@ -82,6 +142,9 @@ def application_from(document: Document) -> Application:
         decide_by=document["decide_by"],
         create_time=document["create_time"],
         update_time=document["update_time"],
+        terms=_terms_from(document.get("terms")),
+        invited=document.get("invited", False),
+        respond_by=document.get("respond_by"),
     )
 
 
@@ -173,6 +236,10 @@ def engagement_document(engagement: Engagement) -> Document:
             "update_time": engagement.update_time,
             "complete_time": engagement.complete_time,
             "completion_record_id": engagement.completion_record_id,
+            "accept_time": engagement.accept_time,
+            "deadline_key": deadline_key(engagement.wanted_timers()),
+            "outcome": engagement.outcome.value if engagement.outcome else None,
+            "feedback_closed": engagement.feedback_closed,
         },
         engagement.wanted_timers(),
     )
@@ -225,6 +292,9 @@ def engagement_from(document: Document) -> Engagement:
         update_time=document["update_time"],
         complete_time=document["complete_time"],
         completion_record_id=document["completion_record_id"],
+        accept_time=document.get("accept_time"),
+        outcome=Outcome(document["outcome"]) if document.get("outcome") else None,
+        feedback_closed=document.get("feedback_closed", False),
     )
 
 
@@ -284,4 +354,68 @@ def seats_from(document: Document) -> Seats:
         listing_id=document["_id"],
         holders=frozenset(document["holders"]),
         version=document["version"],
+    )
+
+
+def message_document(message: Message) -> Document:
+    thread = message.thread
+    return {
+        "_id": message.id,
+        "thread_id": thread.id,
+        "application_id": thread.application_id,
+        "engagement_id": thread.engagement_id,
+        "listing_id": thread.listing_id,
+        "employer_org_id": thread.employer_org_id,
+        "student_id": thread.student_id,
+        "author": message.author.value,
+        "author_id": message.author_id,
+        "text": message.text,
+        "links": list(message.links),
+        "create_time": message.create_time,
+    }
+
+
+def message_from(document: Document) -> Message:
+    thread = Thread(
+        document["application_id"],
+        document["engagement_id"],
+        document["listing_id"],
+        document["employer_org_id"],
+        document["student_id"],
+    )
+    return Message(
+        id=document["_id"],
+        thread=thread,
+        author=Party(document["author"]),
+        author_id=document["author_id"],
+        text=document["text"],
+        links=tuple(document["links"]),
+        create_time=document["create_time"],
+    )
+
+
+def invitation_key(listing_id: str, student_id: str) -> str:
+    return f"{listing_id}/{student_id}"
+
+
+def invitation_document(invitation: Invitation) -> Document:
+    return {
+        "_id": invitation.id,
+        "key": invitation_key(invitation.listing_id, invitation.student_id),
+        "listing_id": invitation.listing_id,
+        "employer_org_id": invitation.employer_org_id,
+        "student_id": invitation.student_id,
+        "invited_by": invitation.invited_by,
+        "create_time": invitation.create_time,
+    }
+
+
+def invitation_from(document: Document) -> Invitation:
+    return Invitation(
+        id=document["_id"],
+        listing_id=document["listing_id"],
+        employer_org_id=document["employer_org_id"],
+        student_id=document["student_id"],
+        invited_by=document["invited_by"],
+        create_time=document["create_time"],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -80,3 +81,56 @@ def verify(record: resources_pb2.CompletionRecord, public_key: Ed25519PublicKey)
     return (
         signed == record.claim and signed.record_id == record.id and signed.key_id == record.key_id
     )
+
+
+def public_key_from_base64(encoded: str) -> Ed25519PublicKey:
+    """A raw 32-byte Ed25519 public key, base64-encoded (a retired signing key)."""
+    try:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueError("a retired signing key must be 32 raw public bytes, base64") from None
+
+
+class KeyRing:
+    """The key that signs new records and the retired ones that still verify old records."""
+
+    def __init__(self, signer: CompletionSigner, retired: Sequence[Ed25519PublicKey] = ()) -> None:
+        self.signer = signer
+        self.keys: dict[str, Ed25519PublicKey] = {signer.key_id: signer.public_key}
+        for key in retired:
+            self.keys.setdefault(key_id(key), key)
+
+    def listed(self) -> list[resources_pb2.SigningKey]:
+        """Every key, the active one first."""
+        return [
+            resources_pb2.SigningKey(
+                key_id=ident,
+                algorithm=ALGORITHM,
+                public_key=public_key_bytes(key),
+                active=ident == self.signer.key_id,
+            )
+            for ident, key in self.keys.items()
+        ]
+
+    def check(self, record: resources_pb2.CompletionRecord) -> str:
+        """Empty when the record is authentic and unchanged; otherwise why not."""
+        if record.signature_algorithm != ALGORITHM:
+            return f"unsupported signature algorithm {record.signature_algorithm!r}"
+        key = self.keys.get(record.key_id)
+        if key is None:
+            return "unknown signing key"
+        try:
+            key.verify(record.signature, record.claim_bytes)
+        except InvalidSignature:
+            return "signature does not match the signed claim"
+        try:
+            signed = resources_pb2.CompletionClaim.FromString(record.claim_bytes)
+        except DecodeError:
+            return "the signed bytes are not a completion claim"
+        if signed != record.claim:
+            return "the claim differs from the signed claim"
+        if signed.record_id != record.id:
+            return "the record id differs from the signed one"
+        if signed.key_id != record.key_id:
+            return "the key id differs from the signed one"
+        return ""

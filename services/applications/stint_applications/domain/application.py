@@ -2,20 +2,23 @@
 
 Response SLA (no ghosting): entering SUBMITTED or SHORTLISTED starts a `respond` timer of
 `Policy.response_sla`; each of those entries restarts it (the employer's last move counts).
-Deciding (offer or reject) cancels it. OFFERED has no timer: the student answers the offer,
-and the listing closing, expiring or filling rejects it.
+Deciding (offer or reject) cancels it. OFFERED has its own `offer_lapse` timer of
+`Policy.offer_window` from the offer: unanswered, the application is EXPIRED ("offer lapsed").
+An offer survives the listing closing, expiring or filling (accepted while a seat is free); only
+a cancelled listing withdraws it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from stint_runtime.errors import FailedPrecondition, InvalidArgument
+from stint_runtime.values import Money
 
 from stint_applications.domain import events as e
-from stint_applications.domain.listing import ListingSnapshot
+from stint_applications.domain.listing import CLOSING_REASONS, ListingSnapshot, ListingStatus
 from stint_applications.domain.rules import (
     MAX_ANSWER,
     MAX_ANSWERS,
@@ -26,8 +29,11 @@ from stint_applications.domain.rules import (
     check_text,
 )
 
+DEFAULT_OFFER_WINDOW = timedelta(days=3)
 RESPOND_TIMER = "respond"
+OFFER_LAPSE_TIMER = "offer_lapse"
 EXPIRED_REASON = "the employer made no decision within the response time"
+OFFER_LAPSED = "offer lapsed"
 
 
 class ApplicationStatus(StrEnum):
@@ -45,6 +51,31 @@ A = ApplicationStatus
 # Still waiting for someone; a closing listing rejects these.
 UNDECIDED = frozenset({A.SUBMITTED, A.SHORTLISTED, A.OFFERED})
 AWAITING_EMPLOYER = frozenset({A.SUBMITTED, A.SHORTLISTED})
+# A student has at most one of these per listing at a time.
+ACTIVE = UNDECIDED | {A.ACCEPTED}
+
+
+@dataclass(frozen=True)
+class ListingTerms:
+    """The listing's key terms when the student applied (shown on "my applications")."""
+
+    title: str
+    employer_org_id: str
+    fee: Money
+    estimated_hours: int
+    application_deadline: datetime
+    due_date: datetime
+
+    @classmethod
+    def of(cls, listing: ListingSnapshot) -> ListingTerms:
+        return cls(
+            title=listing.title,
+            employer_org_id=listing.employer_org_id,
+            fee=listing.fee,
+            estimated_hours=listing.estimated_hours,
+            application_deadline=listing.application_deadline,
+            due_date=listing.due_date,
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +122,11 @@ class Application:
     offer_message: str = ""
     engagement_id: str = ""
     decide_by: datetime | None = None
+    terms: ListingTerms | None = None
+    # The employer invited the student to apply (InviteStudent): it started SHORTLISTED.
+    invited: bool = False
+    # While OFFERED: when the offer lapses.
+    respond_by: datetime | None = None
     events: list[e.ApplicationEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -104,7 +140,9 @@ class Application:
         answers: tuple[ScreeningAnswer, ...],
         policy: Policy,
         now: datetime,
+        invited: bool = False,
     ) -> Application:
+        """A new application; an invited student's starts SHORTLISTED (still one event)."""
         if not listing.open_for_applications(now):
             state = listing.status.value
             if listing.status.value == "PUBLISHED":
@@ -122,14 +160,27 @@ class Application:
             create_time=now,
             update_time=now,
             decide_by=now + policy.response_sla,
+            terms=ListingTerms.of(listing),
+            invited=invited,
+            status=A.SHORTLISTED if invited else A.SUBMITTED,
         )
         application.events.append(e.ApplicationSubmitted(application_id))
         return application
+
+    @property
+    def may_reapply_after(self) -> bool:
+        """Ended in a way that lets the student apply to the listing again (once it is open):
+        withdrawn, expired (either clock), or rejected because the listing filled."""
+        return self.status in {A.WITHDRAWN, A.EXPIRED} or (
+            self.status is A.REJECTED and self.reason == CLOSING_REASONS[ListingStatus.FILLED]
+        )
 
     def wanted_timers(self) -> dict[str, datetime]:
         """Timers this state needs; any other stored timer is cancelled on save."""
         if self.status in AWAITING_EMPLOYER and self.decide_by is not None:
             return {RESPOND_TIMER: self.decide_by}
+        if self.status is A.OFFERED and self.respond_by is not None:
+            return {OFFER_LAPSE_TIMER: self.respond_by}
         return {}
 
     def _require(self, allowed: frozenset[ApplicationStatus], action: str) -> None:
@@ -141,6 +192,8 @@ class Application:
         self.update_time = now
         if status not in AWAITING_EMPLOYER:
             self.decide_by = None
+        if status is not A.OFFERED:
+            self.respond_by = None
         self.events.append(event)
 
     def shortlist(self, policy: Policy, now: datetime) -> None:
@@ -148,14 +201,20 @@ class Application:
         self._move(A.SHORTLISTED, now, e.ApplicationShortlisted(self.id))
         self.decide_by = now + policy.response_sla
 
-    def extend_offer(self, message: str, now: datetime) -> None:
-        self._require(frozenset({A.SHORTLISTED}), "extend an offer on")
+    def extend_offer(
+        self, message: str, now: datetime, offer_window: timedelta = DEFAULT_OFFER_WINDOW
+    ) -> None:
+        """From SUBMITTED (a clear fit needs no shortlist) or SHORTLISTED."""
+        self._require(AWAITING_EMPLOYER, "extend an offer on")
         check_text("message", message, MAX_LONG_TEXT, required=False)
         self.offer_message = message
         self._move(A.OFFERED, now, e.OfferExtended(self.id))
+        self.respond_by = now + offer_window
 
     def accept(self, engagement_id: str, now: datetime) -> None:
         self._require(frozenset({A.OFFERED}), "accept the offer of")
+        if self.respond_by is not None and now >= self.respond_by:
+            raise FailedPrecondition("cannot accept an offer that lapsed")
         self.engagement_id = engagement_id
         self._move(A.ACCEPTED, now, e.OfferAccepted(self.id, engagement_id))
 
@@ -178,6 +237,14 @@ class Application:
         check_text("reason", reason, MAX_REASON, required=False)
         self.reason = reason
         self._move(A.WITHDRAWN, now, e.ApplicationWithdrawn(self.id))
+
+    def lapse_offer(self, now: datetime) -> None:
+        """The student did not answer the offer in time; no seat was taken."""
+        self._require(frozenset({A.OFFERED}), "lapse the offer of")
+        if self.respond_by is None or now < self.respond_by:
+            raise FailedPrecondition("cannot lapse an offer before its response window ends")
+        self.reason = OFFER_LAPSED
+        self._move(A.EXPIRED, now, e.ApplicationExpired(self.id))
 
     def expire(self, now: datetime) -> None:
         self._require(AWAITING_EMPLOYER, "expire")

@@ -9,6 +9,7 @@ from stint_runtime.values import Actor as Actor
 from stint_applications.domain.application import ApplicationStatus, ScreeningAnswer
 from stint_applications.domain.engagement import CriterionCheck, EngagementStatus
 from stint_applications.domain.listing import ListingSnapshot
+from stint_applications.domain.queries import ListOrder
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class ListApplications:
     statuses: frozenset[ApplicationStatus] = field(default_factory=frozenset)
     page_size: int = 0
     page_token: str = ""
+    order: ListOrder = ListOrder.NEWEST
+    needs_my_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ class ListEngagements:
     statuses: frozenset[EngagementStatus] = field(default_factory=frozenset)
     page_size: int = 0
     page_token: str = ""
+    order: ListOrder = ListOrder.NEWEST
+    needs_my_action: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,12 +158,17 @@ class LeaveFeedback:
     engagement_id: str
     rating: int
     text: str = ""
+    # 0: no version check.
+    expected_version: int = 0
 
 
 @dataclass(frozen=True)
 class GetCompletionRecord:
+    """By engagement id or by record id (exactly one)."""
+
     actor: Actor
-    engagement_id: str
+    engagement_id: str = ""
+    record_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,3 +205,60 @@ class ExpireEngagement:
 @dataclass(frozen=True)
 class PublishFeedback:
     engagement_id: str
+
+
+@dataclass(frozen=True)
+class LapseOffer:
+    """The offer's response window ended."""
+
+    application_id: str
+
+
+@dataclass(frozen=True)
+class LapseRevision:
+    """The revision window ended with no resubmission."""
+
+    engagement_id: str
+
+
+@dataclass(frozen=True)
+class PostMessage:
+    """To the thread of an application or (exactly one) an engagement."""
+
+    actor: Actor
+    text: str
+    application_id: str = ""
+    engagement_id: str = ""
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListMessages:
+    actor: Actor
+    application_id: str = ""
+    engagement_id: str = ""
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class GetStudentProfile:
+    actor: Actor
+    student_id: str
+
+
+@dataclass(frozen=True)
+class InviteStudent:
+    actor: Actor
+    listing_id: str
+    student_id: str
+
+
+@dataclass(frozen=True)
+class Reputations:
+    """The records shown beside applications: students' summaries for employers and admins,
+    organisations' records for students and admins."""
+
+    actor: Actor
+    student_ids: frozenset[str]
+    employer_org_ids: frozenset[str]

@@ -3,8 +3,12 @@
 Timers, declared with the state they belong to (Sharetribe style):
 - ACTIVE: `expire` at the listing's due date + grace (fixed, from the start);
 - SUBMITTED: `auto_approve` at the LAST-entered SUBMITTED + auto-approve days, so every
-  resubmission restarts it; REVISION_REQUESTED and DISPUTED wait for a person;
-- `publish_feedback` at the first feedback + the feedback window, until published.
+  resubmission restarts it;
+- REVISION_REQUESTED: `revision_lapse` at the LAST revision request + the revision window: the
+  platform opens a dispute ("revision not delivered") for an admin to decide the payout;
+- DISPUTED waits for an admin;
+- `publish_feedback` at the acceptance of the work (APPROVED, AUTO_APPROVED, RESOLVED) + the
+  feedback window: what is in is published, later feedback is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from stint_applications.domain.rules import (
 EXPIRE_TIMER = "expire"
 AUTO_APPROVE_TIMER = "auto_approve"
 PUBLISH_FEEDBACK_TIMER = "publish_feedback"
+REVISION_LAPSE_TIMER = "revision_lapse"
+REVISION_NOT_DELIVERED = "revision not delivered"
 
 
 class EngagementStatus(StrEnum):
@@ -52,6 +58,12 @@ class EngagementStatus(StrEnum):
 class Party(StrEnum):
     EMPLOYER = "EMPLOYER"
     STUDENT = "STUDENT"
+    # Only ever opens a dispute (the revision window lapsed); never leaves feedback.
+    PLATFORM = "PLATFORM"
+
+
+SIDES = frozenset({Party.EMPLOYER, Party.STUDENT})
+DEFAULT_POLICY = Policy()
 
 
 E = EngagementStatus
@@ -61,6 +73,17 @@ HOLDING_SEAT = frozenset(
     | {E.PAID, E.DISPUTED, E.RESOLVED}
 )
 PAYABLE = frozenset({E.APPROVED, E.AUTO_APPROVED, E.RESOLVED})
+DISPUTABLE = frozenset({E.SUBMITTED, E.REVISION_REQUESTED})
+
+
+class Outcome(StrEnum):
+    """How the work was accepted, as a completion record states it."""
+
+    APPROVED = "APPROVED"
+    AUTO_APPROVED = "AUTO_APPROVED"
+    RESOLVED = "RESOLVED"
+
+
 FEEDBACK_OPEN = PAYABLE | {E.PAID}
 
 
@@ -147,7 +170,7 @@ class Feedback:
 
 @dataclass(frozen=True)
 class CompletionClaim:
-    """What the platform attests about a paid engagement; adapters sign it."""
+    """What the platform attests about accepted work; adapters sign it."""
 
     record_id: str
     engagement_id: str
@@ -159,6 +182,10 @@ class CompletionClaim:
     estimated_hours: int
     complete_time: datetime
     issue_time: datetime
+    outcome: Outcome = Outcome.APPROVED
+    payout_percent: int = 100
+    start_time: datetime | None = None
+    due_date: datetime | None = None
 
 
 @dataclass
@@ -192,6 +219,11 @@ class Engagement:
     deadline: datetime | None = None
     complete_time: datetime | None = None
     completion_record_id: str = ""
+    # When the work was accepted; the feedback window and the completion record start here.
+    accept_time: datetime | None = None
+    outcome: Outcome | None = None
+    # The feedback window ended (its timer fired), whether or not anything was published.
+    feedback_closed: bool = False
     events: list[e.EngagementEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -252,9 +284,22 @@ class Engagement:
             timers[EXPIRE_TIMER] = self.deadline
         if self.deadline is not None and self.status is E.SUBMITTED:
             timers[AUTO_APPROVE_TIMER] = self.deadline
-        if self.feedback_due is not None and not self.feedback_published:
+        if self.deadline is not None and self.status is E.REVISION_REQUESTED:
+            timers[REVISION_LAPSE_TIMER] = self.deadline
+        if self.feedback_open:
+            assert self.feedback_due is not None
             timers[PUBLISH_FEEDBACK_TIMER] = self.feedback_due
         return timers
+
+    @property
+    def feedback_open(self) -> bool:
+        """The feedback window runs: the work was accepted, not everything is published and
+        the window's end has not been processed."""
+        return (
+            self.feedback_due is not None
+            and not self.feedback_published
+            and not self.feedback_closed
+        )
 
     def _require(self, allowed: frozenset[EngagementStatus], action: str) -> None:
         if self.status not in allowed:
@@ -284,7 +329,7 @@ class Engagement:
         self._move(E.SUBMITTED, now, e.DeliverableSubmitted(self.id, number))
         self.deadline = now + policy.auto_approve_after
 
-    def request_revision(self, reason: str, now: datetime) -> None:
+    def request_revision(self, reason: str, now: datetime, policy: Policy = DEFAULT_POLICY) -> None:
         self._require(frozenset({E.SUBMITTED}), "request a revision on")
         check_text("reason", reason, MAX_LONG_TEXT, required=True)
         if self.revisions_remaining == 0:
@@ -295,18 +340,32 @@ class Engagement:
         number = len(self.submissions)
         self.revisions = (*self.revisions, Revision(number, reason, now))
         self._move(E.REVISION_REQUESTED, now, e.RevisionRequested(self.id, number))
+        self.deadline = now + policy.revision_window
 
-    def approve(self, now: datetime) -> None:
+    def _accepted(self, outcome: Outcome, record_id: str, policy: Policy, now: datetime) -> None:
+        """The work is accepted: the feedback window opens and, for a share > 0, a completion
+        record is issued (independent of payment). Handlers pass a fresh random record id."""
+        self.accept_time = now
+        self.outcome = outcome
+        self.feedback_due = now + policy.feedback_window
+        if self.payout_percent > 0:
+            self.completion_record_id = record_id or f"cr-{self.id}"
+
+    def approve(self, now: datetime, record_id: str = "", policy: Policy = DEFAULT_POLICY) -> None:
         self._require(frozenset({E.SUBMITTED}), "approve")
         self.payout_percent = 100
         self._move(E.APPROVED, now, e.DeliverableApproved(self.id, auto_approved=False))
+        self._accepted(Outcome.APPROVED, record_id, policy, now)
 
-    def auto_approve(self, now: datetime) -> None:
+    def auto_approve(
+        self, now: datetime, record_id: str = "", policy: Policy = DEFAULT_POLICY
+    ) -> None:
         self._require(frozenset({E.SUBMITTED}), "auto-approve")
         if self.deadline is None or now < self.deadline:
             raise FailedPrecondition("cannot auto-approve a submission before its review time ends")
         self.payout_percent = 100
         self._move(E.AUTO_APPROVED, now, e.DeliverableApproved(self.id, auto_approved=True))
+        self._accepted(Outcome.AUTO_APPROVED, record_id, policy, now)
 
     def cancel(self, reason: str, now: datetime) -> None:
         """The employer ends it before any submission; the seat is freed."""
@@ -322,17 +381,35 @@ class Engagement:
         self._move(E.EXPIRED, now, e.EngagementExpired(self.id))
 
     def open_dispute(self, party: Party, user_id: str, reason: str, now: datetime) -> None:
-        """The student may dispute a pending review; the employer once revisions are used up."""
-        self._require(frozenset({E.SUBMITTED}), "open a dispute on")
+        """The student may dispute a pending review, the employer once revisions are used up;
+        either side while a revision is requested (the student disagrees with the request, or
+        the employer sees no resubmission coming)."""
+        self._require(DISPUTABLE, "open a dispute on")
         check_text("reason", reason, MAX_LONG_TEXT, required=True)
-        if party is Party.EMPLOYER and self.revisions_remaining > 0:
+        if party is Party.EMPLOYER and self.status is E.SUBMITTED and self.revisions_remaining > 0:
             raise FailedPrecondition(
                 "cannot open a dispute on a SUBMITTED engagement while revision requests remain"
             )
         self.dispute = Dispute(party, user_id, reason, now)
         self._move(E.DISPUTED, now, e.DisputeOpened(self.id))
 
-    def resolve_dispute(self, admin_id: str, percent: int, resolution: str, now: datetime) -> None:
+    def revision_lapsed(self, now: datetime) -> None:
+        """No resubmission within the revision window: the platform opens the dispute."""
+        self._require(frozenset({E.REVISION_REQUESTED}), "lapse the revision of")
+        if self.deadline is None or now < self.deadline:
+            raise FailedPrecondition("cannot lapse a revision before its window ends")
+        self.dispute = Dispute(Party.PLATFORM, "", REVISION_NOT_DELIVERED, now)
+        self._move(E.DISPUTED, now, e.DisputeOpened(self.id))
+
+    def resolve_dispute(
+        self,
+        admin_id: str,
+        percent: int,
+        resolution: str,
+        now: datetime,
+        record_id: str = "",
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
         self._require(frozenset({E.DISPUTED}), "resolve a dispute on")
         check_percent(percent)
         check_text("resolution", resolution, MAX_LONG_TEXT, required=True)
@@ -349,14 +426,20 @@ class Engagement:
         )
         self.payout_percent = percent
         self._move(E.RESOLVED, now, e.DisputeResolved(self.id, percent))
+        self._accepted(Outcome.RESOLVED, record_id, policy, now)
 
     def leave_feedback(
         self, party: Party, author_id: str, rating: int, text: str, policy: Policy, now: datetime
     ) -> None:
+        """Within the window from acceptance; both in publishes at once (double-blind)."""
         self._require(FEEDBACK_OPEN, "leave feedback on")
         check_rating(rating)
         check_text("text", text, MAX_FEEDBACK_TEXT, required=False)
-        if self.feedback_published:
+        if (
+            self.feedback_published
+            or self.feedback_closed
+            or (self.feedback_due is not None and now >= self.feedback_due)
+        ):
             raise FailedPrecondition("cannot leave feedback after the feedback window closed")
         if any(f.author is party for f in self.feedback):
             raise FailedPrecondition(
@@ -364,39 +447,49 @@ class Engagement:
             )
         self.feedback = (*self.feedback, Feedback(party, author_id, rating, text, now))
         self.update_time = now
-        if len(self.feedback) == len(Party):
-            self._publish_feedback(now)
-        else:
+        if self.feedback_due is None:
+            # Accepted before the window started at acceptance (stored by an older version).
             self.feedback_due = now + policy.feedback_window
+        if {f.author for f in self.feedback} == SIDES:
+            self._publish_feedback(now)
 
     def publish_feedback(self, now: datetime) -> None:
-        """The window after the first feedback ended: publish what is in."""
-        if self.feedback_published or self.feedback_due is None:
-            raise FailedPrecondition("cannot publish feedback that is published or not yet left")
+        """The window from acceptance ended: publish what is in (nothing to publish if neither
+        side wrote) and refuse feedback from now on."""
+        if not self.feedback_open or self.feedback_due is None:
+            raise FailedPrecondition("cannot close a feedback window that is not open")
         if now < self.feedback_due:
             raise FailedPrecondition("cannot publish feedback before its window ends")
-        self._publish_feedback(now)
+        self.feedback_closed = True
+        self.update_time = now
+        if self.feedback:
+            self._publish_feedback(now)
 
     def _publish_feedback(self, now: datetime) -> None:
         self.feedback_published = True
-        self.feedback_due = None
         self.update_time = now
         self.events.append(e.FeedbackPublished(self.id))
 
     def mark_paid(self, completion_record_id: str, now: datetime) -> bool:
-        """The payout was paid; False when this was already recorded (a redelivery)."""
+        """The payout was paid; False when this was already recorded (a redelivery). The record
+        issued at acceptance keeps its id; `completion_record_id` is only used for work
+        accepted before records were issued at acceptance."""
         if self.status is E.PAID:
             return False
         self._require(PAYABLE, "mark paid")
         self.complete_time = now
-        self.completion_record_id = completion_record_id
-        self._move(E.PAID, now, e.EngagementCompleted(self.id, completion_record_id))
+        self.completion_record_id = self.completion_record_id or completion_record_id
+        self._move(E.PAID, now, e.EngagementCompleted(self.id, self.completion_record_id))
         return True
 
     def completion_claim(self) -> CompletionClaim:
-        if self.status is not E.PAID or self.complete_time is None:
+        """The claim of the record issued at acceptance (APPROVED, AUTO_APPROVED, RESOLVED with
+        a share > 0, and PAID after any of those)."""
+        accepted = self.accept_time or self.complete_time
+        if not self.completion_record_id or accepted is None:
             raise FailedPrecondition(
                 f"cannot issue a completion record for an engagement that is {self.status.value}"
+                + (" with no share of the fee" if self.status is E.RESOLVED else "")
             )
         return CompletionClaim(
             record_id=self.completion_record_id,
@@ -407,6 +500,12 @@ class Engagement:
             student_id=self.student_id,
             skills=self.skills,
             estimated_hours=self.estimated_hours,
-            complete_time=self.complete_time,
-            issue_time=self.complete_time,
+            complete_time=accepted,
+            issue_time=accepted,
+            # Engagements accepted before outcomes were recorded: a dispute means resolved.
+            outcome=self.outcome
+            or (Outcome.RESOLVED if self.dispute is not None else Outcome.APPROVED),
+            payout_percent=self.payout_percent,
+            start_time=self.start_time,
+            due_date=self.due_date,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Generic, TypeVar
 
 from stint_applications.domain.application import ApplicationStatus
@@ -10,6 +11,12 @@ from stint_applications.domain.engagement import EngagementStatus
 
 T = TypeVar("T")
 S = TypeVar("S", ApplicationStatus, EngagementStatus)
+
+
+class ListOrder(StrEnum):
+    NEWEST = "NEWEST"
+    # The soonest pending timer first; nothing pending last.
+    DEADLINE_SOONEST = "DEADLINE_SOONEST"
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,7 @@ class Filter(Generic[S]):
     student_id: str = ""
     listing_id: str = ""
     statuses: frozenset[S] = field(default_factory=frozenset)
+    order: ListOrder = ListOrder.NEWEST
 
 
 ApplicationFilter = Filter[ApplicationStatus]

@@ -30,6 +30,13 @@ class Policy:
     auto_approve_after: timedelta = timedelta(days=7)
     engagement_grace: timedelta = timedelta(days=3)
     feedback_window: timedelta = timedelta(days=14)
+    # From the LAST revision request: then the platform opens a dispute.
+    revision_window: timedelta = timedelta(days=7)
+    # From the offer: then the offer lapses (EXPIRED, "offer lapsed") and the seat stays free.
+    offer_window: timedelta = timedelta(days=3)
+    # Applications one student may make to one listing (re-applying after WITHDRAWN, EXPIRED
+    # or a rejection because the listing filled).
+    max_applications_per_listing: int = 3
 
 
 def check_text(path: str, value: str, max_len: int, *, required: bool) -> None:

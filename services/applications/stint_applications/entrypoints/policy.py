@@ -1,12 +1,12 @@
 """Who may call each ApplicationsService RPC; ownership is checked by the handlers.
 
-Nothing here is public: applications and engagements are private to their parties. The role
-admits a caller; the handlers then answer NOT_FOUND to a student or employer who is not a party
+Applications, engagements and their threads are private to their parties. The role admits a
+caller; the handlers then answer NOT_FOUND to a student or employer who is not a party
 (existence never leaks) and PERMISSION_DENIED to a party acting outside its side.
 
 GetCompletionRecord is readable by the engagement's student (who shares the record), its
-employer and admins, never anonymously: a third party verifies a record the student hands over
-with the platform's public key, without calling the API.
+employer and admins. A third party (a university) verifies a record the student hands over:
+ListSigningKeys and VerifyCompletionRecord are public, and need nothing but the record.
 """
 
 from __future__ import annotations
@@ -39,5 +39,13 @@ APPLICATIONS_POLICY = ServicePolicy(
         # Both sides rate each other; admins decide disputes, they do not review work.
         "LeaveFeedback": rule("student", "employer", mutating=True),
         "GetCompletionRecord": rule("student", "employer", "admin", mutating=False),
+        "ListSigningKeys": rule("student", "employer", "admin", mutating=False, public=True),
+        "VerifyCompletionRecord": rule("student", "employer", "admin", mutating=False, public=True),
+        # The two parties write; admins read threads (disputes) but do not post.
+        "PostMessage": rule("student", "employer", mutating=True),
+        "ListMessages": rule("student", "employer", "admin", mutating=False),
+        # The student, admins and employers the student applied to (checked by the handler).
+        "GetStudentProfile": rule("student", "employer", "admin", mutating=False),
+        "InviteStudent": rule("employer", mutating=True),
     },
 )

@@ -18,13 +18,19 @@ from stint_applications.bootstrap import ApplicationsApp
 from stint_applications.domain import commands as c
 from stint_applications.domain.application import Application, ScreeningAnswer
 from stint_applications.domain.engagement import CriterionCheck, Engagement
-from stint_applications.domain.queries import Page
+from stint_applications.domain.messages import Message
+from stint_applications.domain.queries import ListOrder, Page
 from stint_applications.service_layer import handlers
 from stint_applications.service_layer.handlers import Accepted, Context
 from stint_applications.service_layer.ports import Store
 
 C = TypeVar("C")
 R = TypeVar("R")
+ORDER_FROM_PROTO = {
+    service_pb2.LIST_ORDER_UNSPECIFIED: ListOrder.NEWEST,
+    service_pb2.LIST_ORDER_NEWEST: ListOrder.NEWEST,
+    service_pb2.LIST_ORDER_DEADLINE_SOONEST: ListOrder.DEADLINE_SOONEST,
+}
 
 
 def caller() -> c.Actor:
@@ -50,7 +56,30 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
     async def _application(
         self, handler: Callable[[C, Store, Context], Application], message: C
     ) -> Any:
-        return contracts.application_message(await self._run(handler, message))
+        application = await self._run(handler, message)
+        actor = caller()
+        return (await self._described(actor, [application]))[0]
+
+    async def _described(self, actor: c.Actor, applications: list[Application]) -> list[Any]:
+        """The applications as messages, with the other side's record beside each: a student's
+        summary for employers and admins, the organisation's record for students and admins."""
+        messages = [contracts.application_message(a) for a in applications]
+        if not applications:
+            return messages
+        query = c.Reputations(
+            actor,
+            frozenset(a.student_id for a in applications),
+            frozenset(a.employer_org_id for a in applications),
+        )
+        records: handlers.Records = await self._run(handlers.reputations, query)
+        for application, message in zip(applications, messages, strict=True):
+            summary = records.students.get(application.student_id)
+            if summary is not None:
+                message.student_summary.CopyFrom(contracts.summary_message(summary))
+            record = records.employers.get(application.employer_org_id)
+            if record is not None:
+                message.employer_record.CopyFrom(contracts.employer_record_message(record))
+        return messages
 
     async def _engagement(
         self, handler: Callable[[C, Store, Context], Engagement], message: C, actor: c.Actor
@@ -117,7 +146,7 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
         command = c.AcceptOffer(actor, request.application_id, request.expected_version)
         accepted: Accepted = await self._run(handlers.accept_offer, command)
         return service_pb2.AcceptOfferResponse(
-            application=contracts.application_message(accepted.application),
+            application=(await self._described(actor, [accepted.application]))[0],
             engagement=engagement_for(actor, accepted.engagement),
         )
 
@@ -151,10 +180,12 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
             ),
             page_size=request.page_size,
             page_token=request.page_token,
+            order=ORDER_FROM_PROTO[request.order],
+            needs_my_action=request.needs_my_action,
         )
         page: Page[Application] = await self._run(handlers.list_applications, query)
         return service_pb2.ListApplicationsResponse(
-            applications=[contracts.application_message(a) for a in page.items],
+            applications=await self._described(query.actor, page.items),
             next_page_token=page.next_page_token,
         )
 
@@ -253,6 +284,8 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
             statuses=frozenset(contracts.ENGAGEMENT_STATUS_FROM_PROTO[s] for s in request.statuses),
             page_size=request.page_size,
             page_token=request.page_token,
+            order=ORDER_FROM_PROTO[request.order],
+            needs_my_action=request.needs_my_action,
         )
         page: Page[Engagement] = await self._run(handlers.list_engagements, query)
         return service_pb2.ListEngagementsResponse(
@@ -264,7 +297,9 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
         self, request: service_pb2.LeaveFeedbackRequest, context: Any
     ) -> service_pb2.LeaveFeedbackResponse:
         actor = caller()
-        command = c.LeaveFeedback(actor, request.engagement_id, request.rating, request.text)
+        command = c.LeaveFeedback(
+            actor, request.engagement_id, request.rating, request.text, request.expected_version
+        )
         return service_pb2.LeaveFeedbackResponse(
             engagement=await self._engagement(handlers.leave_feedback, command, actor)
         )
@@ -272,6 +307,64 @@ class ApplicationsServicer(service_pb2_grpc.ApplicationsServiceServicer):
     async def GetCompletionRecord(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetCompletionRecordRequest, context: Any
     ) -> service_pb2.GetCompletionRecordResponse:
-        query = c.GetCompletionRecord(caller(), request.engagement_id)
+        query = c.GetCompletionRecord(caller(), request.engagement_id, request.record_id)
         record = await asyncio.to_thread(self.app.completion_record, query)
         return service_pb2.GetCompletionRecordResponse(record=record)
+
+    async def ListSigningKeys(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ListSigningKeysRequest, context: Any
+    ) -> service_pb2.ListSigningKeysResponse:
+        return service_pb2.ListSigningKeysResponse(keys=self.app.keys.listed())
+
+    async def VerifyCompletionRecord(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.VerifyCompletionRecordRequest, context: Any
+    ) -> service_pb2.VerifyCompletionRecordResponse:
+        reason = self.app.keys.check(request.record)
+        if reason:
+            return service_pb2.VerifyCompletionRecordResponse(valid=False, reason=reason)
+        return service_pb2.VerifyCompletionRecordResponse(valid=True, claim=request.record.claim)
+
+    async def PostMessage(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.PostMessageRequest, context: Any
+    ) -> service_pb2.PostMessageResponse:
+        command = c.PostMessage(
+            caller(),
+            request.text,
+            application_id=request.application_id,
+            engagement_id=request.engagement_id,
+            links=tuple(request.links),
+        )
+        message: Message = await self._run(handlers.post_message, command)
+        return service_pb2.PostMessageResponse(message=contracts.message_message(message))
+
+    async def ListMessages(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.ListMessagesRequest, context: Any
+    ) -> service_pb2.ListMessagesResponse:
+        query = c.ListMessages(
+            caller(),
+            application_id=request.application_id,
+            engagement_id=request.engagement_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        page: Page[Message] = await self._run(handlers.list_messages, query)
+        return service_pb2.ListMessagesResponse(
+            messages=[contracts.message_message(m) for m in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    async def GetStudentProfile(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.GetStudentProfileRequest, context: Any
+    ) -> service_pb2.GetStudentProfileResponse:
+        query = c.GetStudentProfile(caller(), request.student_id)
+        profile = await self._run(handlers.get_student_profile, query)
+        return service_pb2.GetStudentProfileResponse(profile=contracts.profile_message(profile))
+
+    async def InviteStudent(  # noqa: N802 - gRPC method name
+        self, request: service_pb2.InviteStudentRequest, context: Any
+    ) -> service_pb2.InviteStudentResponse:
+        command = c.InviteStudent(caller(), request.listing_id, request.student_id)
+        invitation = await self._run(handlers.invite_student, command)
+        return service_pb2.InviteStudentResponse(
+            invitation=contracts.invitation_message(invitation)
+        )

@@ -17,8 +17,10 @@ from typing import Any, Protocol
 
 from stint_runtime.clock import Clock
 from stint_runtime.errors import (
+    AlreadyExists,
     ConcurrencyConflict,
     FailedPrecondition,
+    InvalidArgument,
     NotFound,
     PermissionDenied,
 )
@@ -26,7 +28,12 @@ from stint_runtime.persistence.pages import page_size
 from stint_runtime.values import at_millis
 
 from stint_applications.domain import commands as c
-from stint_applications.domain.application import AWAITING_EMPLOYER, Application
+from stint_applications.domain.application import (
+    ACTIVE,
+    AWAITING_EMPLOYER,
+    Application,
+    ApplicationStatus,
+)
 from stint_applications.domain.engagement import (
     PAYABLE,
     CompletionClaim,
@@ -34,12 +41,32 @@ from stint_applications.domain.engagement import (
     EngagementStatus,
     Party,
 )
+from stint_applications.domain.invitation import Invitation
 from stint_applications.domain.listing import ListingSnapshot, ListingStatus
-from stint_applications.domain.queries import ApplicationFilter, EngagementFilter, Filter, Page
+from stint_applications.domain.messages import Message, Thread
+from stint_applications.domain.queries import (
+    ApplicationFilter,
+    EngagementFilter,
+    Filter,
+    Page,
+)
+from stint_applications.domain.reputation import (
+    EmployerRecord,
+    StudentProfile,
+    StudentSummary,
+    completed,
+    employer_record,
+    student_profile,
+)
 from stint_applications.domain.rules import Policy
 from stint_applications.service_layer.ports import Store
 
 log = logging.getLogger("stint.applications")
+# Where an accepted offer may still start an engagement: an offer made while the listing was
+# open survives its close, expiry or filling (a seat must be free); a cancellation ends it.
+ACCEPTING = frozenset(
+    {ListingStatus.PUBLISHED, ListingStatus.FILLED, ListingStatus.CLOSED, ListingStatus.EXPIRED}
+)
 
 # Listings a student cannot see (never published): applying to one is NOT_FOUND.
 UNLISTED = frozenset({ListingStatus.DRAFT, ListingStatus.PENDING_REVIEW, ListingStatus.REJECTED})
@@ -180,10 +207,35 @@ def _listing(store: Store, listing_id: str) -> ListingSnapshot:
 # ---- applications --------------------------------------------------------------------------
 
 
+def check_may_apply_again(
+    earlier: list[Application], policy: Policy, *, invited: bool = False
+) -> None:
+    """One active application per student and listing; another only after one that ended
+    withdrawn, expired or rejected because the listing filled (or any ending, when the
+    employer invited the student since); at most N in all."""
+    if any(a.status in ACTIVE for a in earlier):
+        raise AlreadyExists("the student already applied to this listing and it is still active")
+    final = [] if invited else [a for a in earlier if not a.may_reapply_after]
+    if final:
+        raise FailedPrecondition(
+            f"cannot apply again to a listing after an application that is {final[0].status.value}"
+        )
+    if len(earlier) >= policy.max_applications_per_listing:
+        raise FailedPrecondition(
+            f"cannot apply more than {policy.max_applications_per_listing} times to a listing"
+        )
+
+
 def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
     if not cmd.actor.is_student:
         raise PermissionDenied("only students apply to listings")
     listing = _listing(store, cmd.listing_id)
+    invited = store.invitations.get(listing.id, cmd.actor.subject) is not None
+    check_may_apply_again(
+        store.applications.of_student_on_listing(listing.id, cmd.actor.subject),
+        ctx.policy,
+        invited=invited,
+    )
     application = Application.submit(
         application_id=ctx.new_id(),
         listing=listing,
@@ -192,6 +244,7 @@ def apply(cmd: c.Apply, store: Store, ctx: Context) -> Application:
         answers=cmd.answers,
         policy=ctx.policy,
         now=ctx.now(),
+        invited=invited,
     )
     store.applications.add(application)
     return application
@@ -220,7 +273,7 @@ def reject_application(cmd: c.RejectApplication, store: Store, ctx: Context) -> 
 
 def extend_offer(cmd: c.ExtendOffer, store: Store, ctx: Context) -> Application:
     application = _application(store, cmd, _employer, cmd.expected_version)
-    application.extend_offer(cmd.message, ctx.now())
+    application.extend_offer(cmd.message, ctx.now(), ctx.policy.offer_window)
     store.applications.save(application)
     return application
 
@@ -234,9 +287,9 @@ def accept_offer(cmd: c.AcceptOffer, store: Store, ctx: Context) -> Accepted:
     listing = store.listings.get(application.listing_id)
     if listing is None:
         raise NotFound(f"listing {application.listing_id} not found")
-    if listing.status is not ListingStatus.PUBLISHED:
-        # A closing listing rejects its offers too, but an acceptance may read the snapshot
-        # before that rejection lands; a FILLED listing is refused here as well as by its seats.
+    if listing.status not in ACCEPTING:
+        # A cancelled listing withdraws its offers too, but an acceptance may read the snapshot
+        # before that rejection lands. A full listing is refused by its seats.
         raise FailedPrecondition(
             f"cannot accept an offer on a listing that is {listing.status.value}"
         )
@@ -279,13 +332,46 @@ def _visible(actor: c.Actor, student_id: str) -> tuple[str, str]:
     raise PermissionDenied("only students, employers and admins list these")
 
 
+A = ApplicationStatus
+E = EngagementStatus
+# What waits for each role ("needs my action").
+APPLICATIONS_AWAITING: dict[str | None, frozenset[ApplicationStatus]] = {
+    "employer": frozenset({A.SUBMITTED, A.SHORTLISTED}),
+    "student": frozenset({A.OFFERED}),
+    "admin": frozenset(),
+}
+ENGAGEMENTS_AWAITING: dict[str | None, frozenset[EngagementStatus]] = {
+    "employer": frozenset({E.SUBMITTED}),
+    "student": frozenset({E.ACTIVE, E.REVISION_REQUESTED}),
+    "admin": frozenset({E.DISPUTED}),
+}
+
+
+def _statuses(
+    requested: frozenset[Any], needs_action: bool, awaiting: frozenset[Any]
+) -> frozenset[Any] | None:
+    """The statuses to list; None when nothing can match (needs-my-action narrowed it away)."""
+    if not needs_action:
+        return requested
+    narrowed = requested & awaiting if requested else awaiting
+    return narrowed or None
+
+
 def list_applications(query: c.ListApplications, store: Store, ctx: Context) -> Page[Application]:
     org, student = _visible(query.actor, query.student_id)
+    statuses = _statuses(
+        query.statuses,
+        query.needs_my_action,
+        APPLICATIONS_AWAITING.get(query.actor.role, frozenset()),
+    )
+    if statuses is None:
+        return Page(items=[])
     application_filter: ApplicationFilter = Filter(
         employer_org_id=org,
         student_id=student,
         listing_id=query.listing_id,
-        statuses=query.statuses,
+        statuses=statuses,
+        order=query.order,
     )
     return store.applications.list(
         application_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
@@ -310,14 +396,14 @@ def submit_deliverable(cmd: c.SubmitDeliverable, store: Store, ctx: Context) -> 
 
 def request_revision(cmd: c.RequestRevision, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _employer, cmd.expected_version)
-    engagement.request_revision(cmd.reason, ctx.now())
+    engagement.request_revision(cmd.reason, ctx.now(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
 
 def approve_deliverable(cmd: c.ApproveDeliverable, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _employer, cmd.expected_version)
-    engagement.approve(ctx.now())
+    engagement.approve(ctx.now(), ctx.new_id(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
@@ -341,7 +427,14 @@ def open_dispute(cmd: c.OpenDispute, store: Store, ctx: Context) -> Engagement:
 
 def resolve_dispute(cmd: c.ResolveDispute, store: Store, ctx: Context) -> Engagement:
     engagement = _engagement(store, cmd, _admin, cmd.expected_version)
-    engagement.resolve_dispute(cmd.actor.subject, cmd.payout_percent, cmd.resolution, ctx.now())
+    engagement.resolve_dispute(
+        cmd.actor.subject,
+        cmd.payout_percent,
+        cmd.resolution,
+        ctx.now(),
+        record_id=ctx.new_id(),
+        policy=ctx.policy,
+    )
     store.engagements.save(engagement)
     return engagement
 
@@ -352,11 +445,19 @@ def get_engagement(query: c.GetEngagement, store: Store, ctx: Context) -> Engage
 
 def list_engagements(query: c.ListEngagements, store: Store, ctx: Context) -> Page[Engagement]:
     org, student = _visible(query.actor, query.student_id)
+    statuses = _statuses(
+        query.statuses,
+        query.needs_my_action,
+        ENGAGEMENTS_AWAITING.get(query.actor.role, frozenset()),
+    )
+    if statuses is None:
+        return Page(items=[])
     engagement_filter: EngagementFilter = Filter(
         employer_org_id=org,
         student_id=student,
         listing_id=query.listing_id,
-        statuses=query.statuses,
+        statuses=statuses,
+        order=query.order,
     )
     return store.engagements.list(
         engagement_filter, page_size(query.page_size, ctx.default_page_size), query.page_token
@@ -364,7 +465,7 @@ def list_engagements(query: c.ListEngagements, store: Store, ctx: Context) -> Pa
 
 
 def leave_feedback(cmd: c.LeaveFeedback, store: Store, ctx: Context) -> Engagement:
-    engagement = _engagement(store, cmd, _either_party)
+    engagement = _engagement(store, cmd, _either_party, cmd.expected_version or None)
     party = viewer_of(cmd.actor, engagement)
     assert party is not None
     engagement.leave_feedback(party, cmd.actor.subject, cmd.rating, cmd.text, ctx.policy, ctx.now())
@@ -375,8 +476,139 @@ def leave_feedback(cmd: c.LeaveFeedback, store: Store, ctx: Context) -> Engageme
 def get_completion_record(
     query: c.GetCompletionRecord, store: Store, ctx: Context
 ) -> CompletionClaim:
-    """The claim to sign (adapters.signing); FAILED_PRECONDITION until the engagement is PAID."""
+    """The claim to sign (adapters.signing), by engagement or record id; FAILED_PRECONDITION
+    until the work is accepted (or when a dispute gave the student no share)."""
+    if bool(query.engagement_id) == bool(query.record_id):
+        raise InvalidArgument("engagement_id", "set exactly one of engagement_id and record_id")
+    if query.record_id:
+        found = store.engagements.with_completion_record(query.record_id)
+        if found is None:
+            raise NotFound(f"completion record {query.record_id} not found")
+        query = c.GetCompletionRecord(query.actor, found.id)
     return _engagement(store, query, _anyone_who_sees).completion_claim()
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+class ThreadQuery(Protocol):
+    @property
+    def actor(self) -> c.Actor: ...
+    @property
+    def application_id(self) -> str: ...
+    @property
+    def engagement_id(self) -> str: ...
+
+
+def _thread(store: Store, query: ThreadQuery, may: PartyCheck) -> Thread:
+    """The thread named by exactly one of application_id / engagement_id, if the caller is
+    allowed (NOT_FOUND for whoever is neither a party nor an admin)."""
+    if bool(query.application_id) == bool(query.engagement_id):
+        raise InvalidArgument("application_id", "set exactly one of application_id, engagement_id")
+    if query.application_id:
+        a = _application(store, query, may)
+        return Thread(a.id, "", a.listing_id, a.employer_org_id, a.student_id)
+    e = _engagement(store, query, may)
+    return Thread("", e.id, e.listing_id, e.employer_org_id, e.student_id)
+
+
+def post_message(cmd: c.PostMessage, store: Store, ctx: Context) -> Message:
+    """The student or the employer organisation writes; admins read but do not post."""
+    thread = _thread(store, cmd, _either_party)
+    author = Party.STUDENT if cmd.actor.is_student_of(thread.student_id) else Party.EMPLOYER
+    message = Message.post(
+        message_id=ctx.new_id(),
+        thread=thread,
+        author=author,
+        author_id=cmd.actor.subject,
+        text=cmd.text,
+        links=cmd.links,
+        now=ctx.now(),
+    )
+    store.messages.add(message)
+    return message
+
+
+def list_messages(query: c.ListMessages, store: Store, ctx: Context) -> Page[Message]:
+    thread = _thread(store, query, _anyone_who_sees)
+    size = page_size(query.page_size, ctx.default_page_size)
+    return store.messages.list(thread.id, size, query.page_token)
+
+
+# ---- reputation and invitations ------------------------------------------------------------
+
+
+def get_student_profile(query: c.GetStudentProfile, store: Store, ctx: Context) -> StudentProfile:
+    """The student, admins, and employers whose organisation the student applied to."""
+    actor = query.actor
+    allowed = (
+        actor.is_admin
+        or actor.is_student_of(query.student_id)
+        or (
+            actor.role == "employer"
+            and actor.org is not None
+            and store.applications.student_applied_to_org(query.student_id, actor.org)
+        )
+    )
+    if not allowed:
+        raise NotFound(f"student profile {query.student_id} not found")
+    return student_profile(
+        query.student_id, store.engagements.of_party(student_id=query.student_id)
+    )
+
+
+@dataclass(frozen=True)
+class Records:
+    students: dict[str, StudentSummary]
+    employers: dict[str, EmployerRecord]
+
+
+def reputations(query: c.Reputations, store: Store, ctx: Context) -> Records:
+    """Summaries beside the applications a caller sees: employers see students', students see
+    organisations', admins both. Callers pass only ids of applications they may see."""
+    actor = query.actor
+    students: dict[str, StudentSummary] = {}
+    employers: dict[str, EmployerRecord] = {}
+    if actor.is_admin or actor.role == "employer":
+        for student_id in query.student_ids:
+            found = store.engagements.of_party(student_id=student_id)
+            students[student_id] = student_profile(student_id, found).summary
+    if actor.is_admin or actor.is_student:
+        for org in query.employer_org_ids:
+            employers[org] = employer_record(org, store.engagements.of_party(employer_org_id=org))
+    return Records(students, employers)
+
+
+def invite_student(cmd: c.InviteStudent, store: Store, ctx: Context) -> Invitation:
+    """Only to an open listing of the caller's organisation, only a student who completed work
+    for it, once per listing and student."""
+    actor = cmd.actor
+    listing = store.listings.get(cmd.listing_id)
+    if listing is None or not actor.owns(listing.employer_org_id):
+        raise NotFound(f"listing {cmd.listing_id} not found")
+    now = ctx.now()
+    if not listing.open_for_applications(now):
+        raise FailedPrecondition(
+            f"cannot invite to a listing that is not open for applications ({listing.status.value})"
+        )
+    worked = store.engagements.of_party(student_id=cmd.student_id)
+    if not any(e.employer_org_id == listing.employer_org_id and completed(e) for e in worked):
+        raise FailedPrecondition(
+            "cannot invite a student who has not completed an engagement with the organisation"
+        )
+    earlier = store.applications.of_student_on_listing(listing.id, cmd.student_id)
+    if any(a.status in ACTIVE for a in earlier):
+        raise FailedPrecondition("cannot invite a student who already applied to the listing")
+    invitation = Invitation(
+        id=ctx.new_id(),
+        listing_id=listing.id,
+        employer_org_id=listing.employer_org_id,
+        student_id=cmd.student_id,
+        invited_by=actor.subject,
+        create_time=now,
+    )
+    store.invitations.add(invitation)
+    return invitation
 
 
 # ---- consumed events -----------------------------------------------------------------------
@@ -400,7 +632,12 @@ def record_listing(cmd: c.RecordListing, store: Store, ctx: Context) -> bool:
     reason = snapshot.closing_reason(stored)
     if reason is not None:
         now = ctx.now()
-        for application in store.applications.undecided_for_listing(snapshot.id):
+        ending = store.applications.undecided_for_listing(snapshot.id)
+        for application in ending:
+            if application.status not in AWAITING_EMPLOYER and (
+                snapshot.status is not ListingStatus.CANCELLED
+            ):
+                continue  # an offer outlives the listing's close, expiry or filling
             application.reject(reason, now)
             store.applications.save(application)
     return True
@@ -438,6 +675,21 @@ def expire_application(cmd: c.ExpireApplication, store: Store, ctx: Context) -> 
     return application
 
 
+def lapse_offer(cmd: c.LapseOffer, store: Store, ctx: Context) -> Application | None:
+    application = store.applications.get(cmd.application_id)
+    now = ctx.now()
+    if (
+        application is None
+        or application.status is not ApplicationStatus.OFFERED
+        or application.respond_by is None
+        or now < application.respond_by
+    ):
+        return None
+    application.lapse_offer(now)
+    store.applications.save(application)
+    return application
+
+
 def _due(engagement: Engagement | None, status: EngagementStatus, now: datetime) -> bool:
     return (
         engagement is not None
@@ -452,7 +704,7 @@ def auto_approve(cmd: c.AutoApprove, store: Store, ctx: Context) -> Engagement |
     now = ctx.now()
     if engagement is None or not _due(engagement, EngagementStatus.SUBMITTED, now):
         return None
-    engagement.auto_approve(now)
+    engagement.auto_approve(now, ctx.new_id(), ctx.policy)
     store.engagements.save(engagement)
     return engagement
 
@@ -468,12 +720,23 @@ def expire_engagement(cmd: c.ExpireEngagement, store: Store, ctx: Context) -> En
     return engagement
 
 
+def lapse_revision(cmd: c.LapseRevision, store: Store, ctx: Context) -> Engagement | None:
+    """No resubmission within the revision window: DISPUTED, "revision not delivered"."""
+    engagement = store.engagements.get(cmd.engagement_id)
+    now = ctx.now()
+    if engagement is None or not _due(engagement, EngagementStatus.REVISION_REQUESTED, now):
+        return None
+    engagement.revision_lapsed(now)
+    store.engagements.save(engagement)
+    return engagement
+
+
 def publish_feedback(cmd: c.PublishFeedback, store: Store, ctx: Context) -> Engagement | None:
     engagement = store.engagements.get(cmd.engagement_id)
     now = ctx.now()
     if (
         engagement is None
-        or engagement.feedback_published
+        or not engagement.feedback_open
         or engagement.feedback_due is None
         or now < engagement.feedback_due
     ):
@@ -511,6 +774,13 @@ HANDLERS: dict[type[Any], Handler] = {
     c.AutoApprove: auto_approve,
     c.ExpireEngagement: expire_engagement,
     c.PublishFeedback: publish_feedback,
+    c.LapseOffer: lapse_offer,
+    c.LapseRevision: lapse_revision,
+    c.PostMessage: post_message,
+    c.ListMessages: list_messages,
+    c.GetStudentProfile: get_student_profile,
+    c.InviteStudent: invite_student,
+    c.Reputations: reputations,
 }
 
 

@@ -44,12 +44,13 @@ def content_from(message: resources_pb2.ListingContent) -> ListingContent:
     )
 
 
-def listing_message(listing: Listing) -> resources_pb2.Listing:
+def listing_message(listing: Listing, *, show_creator: bool = True) -> resources_pb2.Listing:
+    """The listing; `show_creator` False (anonymous callers) leaves created_by empty."""
     content = listing.content
     return resources_pb2.Listing(
         id=listing.id,
         employer_org_id=listing.employer_org_id,
-        created_by=listing.created_by,
+        created_by=listing.created_by if show_creator else "",
         title=content.title,
         description=content.description,
         skills=content.skills,
@@ -82,12 +83,15 @@ def listing_message(listing: Listing) -> resources_pb2.Listing:
         submit_time=timestamp(listing.submit_time),
         publish_time=timestamp(listing.publish_time),
         end_time=timestamp(listing.end_time),
+        approved_by=listing.reviewed_by if listing.approved else "",
+        approve_time=timestamp(listing.approve_time),
     )
 
 
 _EVENTS: dict[type[events.ListingEvent], Callable[..., Message]] = {
     events.ListingSubmitted: events_pb2.ListingSubmitted,
     events.ListingPublished: events_pb2.ListingPublished,
+    events.ListingApproved: events_pb2.ListingApproved,
     events.ListingUpdated: events_pb2.ListingUpdated,
     events.ListingRejected: events_pb2.ListingRejected,
     events.ListingFilled: events_pb2.ListingFilled,

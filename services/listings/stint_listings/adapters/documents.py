@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stint_runtime.persistence.mongo import Document
@@ -12,6 +13,18 @@ from stint_listings.domain.content import Deliverable, ListingContent, Money, Sc
 from stint_listings.domain.model import Listing, ListingStatus
 
 WORD = re.compile(r"\w+")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FAR = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def fee_key(amount_minor: int) -> datetime:
+    """Later the higher the fee: the fee order is the runtime's newest-first keyset order."""
+    return EPOCH + timedelta(milliseconds=amount_minor)
+
+
+def deadline_key(deadline: datetime) -> datetime:
+    """Later the sooner the application deadline."""
+    return FAR - (deadline - EPOCH)
 
 
 def search_terms(text: str) -> list[str]:
@@ -69,6 +82,8 @@ def to_document(listing: Listing) -> Document:
         "end_time": listing.end_time,
         # The search order: newest on the market first (drafts by creation).
         "listed_at": listing.publish_time or listing.create_time,
+        "fee_key": fee_key(content.fee.amount_minor),
+        "deadline_key": deadline_key(content.application_deadline),
         "search_terms": search_terms(
             " ".join([content.title, content.description, *content.skills])
         ),

@@ -7,13 +7,13 @@ from typing import Protocol
 from pymongo import ASCENDING
 from pymongo.database import Database
 from stint_runtime.persistence.mongo import Document
-from stint_runtime.persistence.pages import after_page_token, encode_page_token
+from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
 from stint_runtime.persistence.timers import ensure_timer_index
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
 from stint_listings.adapters import contracts
 from stint_listings.adapters.documents import from_document, to_document
-from stint_listings.adapters.search import ORDER, SORT_FIELD, filter_document
+from stint_listings.adapters.search import ORDER, SORT_FIELDS, filter_document
 from stint_listings.domain.model import Listing
 from stint_listings.domain.queries import ListingFilter, Page
 
@@ -47,6 +47,8 @@ def ensure_indexes(db: Database[Document]) -> None:
         name="fee",
     )
     listings.create_index([("content.remote", ASCENDING)], name="remote")
+    for name, field in (("fee_order", "fee_key"), ("deadline_order", "deadline_key")):
+        listings.create_index([("status", ASCENDING), *order(field)], name=name)
     ensure_timer_index(listings)
 
 
@@ -71,20 +73,21 @@ class MongoListingRepository:
         self._publish(listing)
 
     def search(self, query: ListingFilter, page_size: int, page_token: str) -> Page:
+        sort_field = SORT_FIELDS[query.order]
         condition = filter_document(query)
         if page_token:
-            condition = {"$and": [condition, after_page_token(page_token, SORT_FIELD)]}
+            condition = {"$and": [condition, after_page_token(page_token, sort_field)]}
         documents = list(
             self.uow.db[LISTINGS]
             .find(condition, session=self.uow.session)
-            .sort(ORDER)
+            .sort(order(sort_field))
             .limit(page_size + 1)
         )
         more = len(documents) > page_size
         documents = documents[:page_size]
         return Page(
             listings=[from_document(d) for d in documents],
-            next_page_token=encode_page_token(documents[-1], SORT_FIELD) if more else "",
+            next_page_token=encode_page_token(documents[-1], sort_field) if more else "",
         )
 
     def _publish(self, listing: Listing) -> None:

@@ -8,11 +8,18 @@ from stint_runtime.persistence.pages import order
 
 from stint_listings.adapters.documents import search_terms
 from stint_listings.domain.model import PUBLIC
-from stint_listings.domain.queries import ListingFilter
+from stint_listings.domain.queries import ListingFilter, SearchOrder
 
 # Newest first; _id breaks ties so the order is total and pages never overlap.
 SORT_FIELD = "listed_at"
 ORDER = order(SORT_FIELD)
+# Each order is "descending by a time-typed key" (documents.to_document derives the keys), so
+# the runtime's keyset pages serve all of them.
+SORT_FIELDS = {
+    SearchOrder.NEWEST: SORT_FIELD,
+    SearchOrder.FEE_HIGHEST: "fee_key",
+    SearchOrder.DEADLINE_SOONEST: "deadline_key",
+}
 
 
 def filter_document(query: ListingFilter) -> Document:
@@ -35,7 +42,22 @@ def filter_document(query: ListingFilter) -> Document:
         clauses.append({"content.remote": query.remote})
     if query.employer_org_id:
         clauses.append({"employer_org_id": query.employer_org_id})
+    clauses.extend(
+        _range("content.application_deadline", query.deadline_after, query.deadline_before)
+    )
+    clauses.extend(
+        _range("content.estimated_hours", query.min_hours or None, query.max_hours or None)
+    )
     return {"$and": clauses}
+
+
+def _range(field: str, low: object, high: object) -> list[Document]:
+    bounds: Document = {}
+    if low is not None:
+        bounds["$gte"] = low
+    if high is not None:
+        bounds["$lte"] = high
+    return [{field: bounds}] if bounds else []
 
 
 def _fee_clauses(query: ListingFilter) -> list[Document]:

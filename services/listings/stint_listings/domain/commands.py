@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from stint_runtime.values import Actor as Actor
 
 from stint_listings.domain.content import ListingContent, Money
 from stint_listings.domain.model import ListingStatus
+from stint_listings.domain.queries import SearchOrder
 
 SYSTEM = Actor(subject="stint-listings", role="system")
 
@@ -25,6 +27,8 @@ class UpdateListing:
     listing_id: str
     expected_version: int
     content: ListingContent
+    # ListingContent field names taken from `content`; empty: all of them.
+    update_mask: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,11 @@ class SearchListings:
     employer_org_id: str = ""
     page_size: int = 20
     page_token: str = ""
+    order: SearchOrder = SearchOrder.NEWEST
+    deadline_after: datetime | None = None
+    deadline_before: datetime | None = None
+    min_hours: int = 0
+    max_hours: int = 0
 
 
 @dataclass(frozen=True)

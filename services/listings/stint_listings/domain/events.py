@@ -21,6 +21,11 @@ class ListingPublished(ListingEvent):
 
 
 @dataclass(frozen=True)
+class ListingApproved(ListingEvent):
+    pass
+
+
+@dataclass(frozen=True)
 class ListingUpdated(ListingEvent):
     pass
 

@@ -11,6 +11,7 @@ from stint_runtime.errors import FailedPrecondition
 
 from stint_listings.domain.content import ListingContent
 from stint_listings.domain.events import (
+    ListingApproved,
     ListingCancelled,
     ListingClosed,
     ListingEvent,
@@ -25,6 +26,7 @@ from stint_listings.domain.events import (
 from stint_listings.domain.rules import (
     PostingRules,
     check_content,
+    check_live_edit,
     check_publishable,
     check_ready_for_review,
     check_reason,
@@ -51,8 +53,10 @@ EDITABLE = frozenset({S.DRAFT, S.REJECTED})
 CANCELLABLE = frozenset({S.DRAFT, S.PENDING_REVIEW, S.PUBLISHED, S.FILLED, S.REJECTED})
 # Where engagements may still start (offers made before a close or expiry can be accepted).
 SEAT_HOLDING = frozenset({S.PUBLISHED, S.FILLED, S.CLOSED, S.EXPIRED})
-# Who may see a listing without owning it.
+# What anyone browses (search) without owning it.
 PUBLIC = frozenset({S.PUBLISHED, S.FILLED})
+# What anyone reads by id: applicants and engaged students keep the listing once it ended.
+READABLE = PUBLIC | {S.CLOSED, S.EXPIRED}
 
 
 @dataclass
@@ -124,11 +128,22 @@ class Listing:
         self.events.append(event)
 
     def update(self, content: ListingContent, rules: PostingRules, now: datetime) -> None:
-        """Only DRAFT and REJECTED content is editable: published terms bind applicants."""
-        self._require(EDITABLE, "update")
-        check_content(content, rules)
+        """DRAFT and REJECTED: any edit. PENDING_REVIEW (approved or not): any edit, and the
+        listing goes back to DRAFT, since moderation saw other content. PUBLISHED: the limited
+        edit of check_live_edit, as published terms bind applicants."""
+        self._require(EDITABLE | {S.PENDING_REVIEW, S.PUBLISHED}, "update")
+        if self.status is S.PUBLISHED:
+            check_live_edit(self.content, content, rules, now)
+        else:
+            check_content(content, rules)
         self.content = content
-        self._move(self.status, now, ListingUpdated(self.id))
+        status = self.status
+        if status is S.PENDING_REVIEW:
+            status = S.DRAFT
+            self.reviewed_by = ""
+            self.approve_time = None
+            self.submit_time = None
+        self._move(status, now, ListingUpdated(self.id))
 
     def submit_for_review(self, rules: PostingRules, now: datetime) -> None:
         self._require(EDITABLE, "submit for review")
@@ -140,13 +155,13 @@ class Listing:
         self._move(S.PENDING_REVIEW, now, ListingSubmitted(self.id))
 
     def approve(self, reviewer: str, now: datetime) -> None:
-        """Moderation passed: recorded; the employer publishes (the contract has no such event)."""
+        """Moderation passed: recorded and announced (ListingApproved); the employer publishes."""
         self._require({S.PENDING_REVIEW}, "approve")
         if self.approved:
             raise FailedPrecondition("cannot approve a listing that is already approved")
         self.reviewed_by = reviewer
         self.approve_time = now
-        self.update_time = now
+        self._move(self.status, now, ListingApproved(self.id))
 
     def reject(self, reviewer: str, reason: str, now: datetime) -> None:
         self._require({S.PENDING_REVIEW}, "reject")

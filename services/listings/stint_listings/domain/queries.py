@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from stint_listings.domain.content import Money
 from stint_listings.domain.model import Listing, ListingStatus
+
+
+class SearchOrder(StrEnum):
+    NEWEST = "NEWEST"
+    FEE_HIGHEST = "FEE_HIGHEST"
+    DEADLINE_SOONEST = "DEADLINE_SOONEST"
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,11 @@ class ListingFilter:
     max_fee: Money | None = None
     remote: bool | None = None
     employer_org_id: str = ""
+    order: SearchOrder = SearchOrder.NEWEST
+    deadline_after: datetime | None = None
+    deadline_before: datetime | None = None
+    min_hours: int = 0
+    max_hours: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from stint_runtime.errors import InvalidArgument
+from stint_runtime.errors import FailedPrecondition, InvalidArgument
 
 from stint_listings.domain.content import Deliverable, ListingContent, ScreeningQuestion
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 QUESTION_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
 
 MAX_TITLE = 200
@@ -31,19 +30,50 @@ MAX_REASON = 2_000
 
 
 @dataclass(frozen=True)
+class Currency:
+    """A currency fees may be posted in: its ISO 4217 code, how many decimal places its minor
+    unit has (2 for cents) and the hourly floor in its own minor units."""
+
+    code: str
+    exponent: int
+    hourly_floor_minor: int
+
+
+# Decision: 20.00 an hour in each default currency (DESIGN.md's "default 20.00/h"); an
+# operator who wants exchange-rate parity or another currency configures the table.
+DEFAULT_CURRENCIES: tuple[Currency, ...] = tuple(
+    Currency(code, 2, 2_000) for code in ("USD", "EUR", "GBP", "CAD", "AUD")
+)
+
+
+def currency_table(currencies: Sequence[Currency]) -> Mapping[str, Currency]:
+    return {c.code: c for c in currencies}
+
+
+@dataclass(frozen=True)
 class PostingRules:
-    """The configurable limits; the hourly floor is in minor units of the fee's currency."""
+    """The configurable limits; fees only in the supported currencies, each with its floor."""
 
     min_hours: int = 5
     max_hours: int = 40
-    hourly_floor_minor: int = 2_000
-    # Currencies whose minor unit is worth much more or less than a cent's get their own floor.
-    hourly_floor_by_currency: Mapping[str, int] = field(default_factory=dict)
+    currencies: Mapping[str, Currency] = field(
+        default_factory=lambda: currency_table(DEFAULT_CURRENCIES)
+    )
     due_min_days: int = 7
     due_max_days: int = 60
 
-    def hourly_floor(self, currency: str) -> int:
-        return self.hourly_floor_by_currency.get(currency, self.hourly_floor_minor)
+    def currency(self, code: str) -> Currency:
+        """The supported currency `code`; INVALID_ARGUMENT naming content.fee.currency if not."""
+        found = self.currencies.get(code)
+        if found is None:
+            supported = ", ".join(sorted(self.currencies))
+            raise InvalidArgument(
+                "content.fee.currency", f"{code!r} is not a supported currency ({supported})"
+            )
+        return found
+
+    def hourly_floor(self, code: str) -> int:
+        return self.currency(code).hourly_floor_minor
 
 
 def _text(path: str, value: str, max_len: int, *, required: bool = True) -> None:
@@ -102,8 +132,6 @@ def check_content(content: ListingContent, rules: PostingRules) -> None:
         raise InvalidArgument(
             "content.estimated_hours", f"must be between {rules.min_hours} and {rules.max_hours}"
         )
-    if not CURRENCY.match(content.fee.currency):
-        raise InvalidArgument("content.fee.currency", "must be an ISO 4217 code like USD")
     floor = rules.hourly_floor(content.fee.currency) * content.estimated_hours
     if content.fee.amount_minor < floor:
         raise InvalidArgument(
@@ -129,6 +157,36 @@ def check_ready_for_review(content: ListingContent, now: datetime) -> None:
         )
     if content.application_deadline <= now:
         raise InvalidArgument("content.application_deadline", "must be in the future")
+
+
+# What a PUBLISHED listing may still change: applicants agreed to the fee, hours and work.
+LIVE_EDITABLE = frozenset({"application_deadline", "seats", "description"})
+
+
+def _differs(before: ListingContent, after: ListingContent, name: str) -> bool:
+    return bool(getattr(before, name) != getattr(after, name))
+
+
+def check_live_edit(
+    before: ListingContent, after: ListingContent, rules: PostingRules, now: datetime
+) -> None:
+    """A limited edit of a PUBLISHED listing: a later deadline, more seats, a clearer text."""
+    changed = [f.name for f in fields(ListingContent) if _differs(before, after, f.name)]
+    frozen = [name for name in changed if name not in LIVE_EDITABLE]
+    if frozen:
+        raise FailedPrecondition(
+            f"cannot change {', '.join(frozen)} of a listing that is PUBLISHED: only a later "
+            "application deadline, more seats and the description may change"
+        )
+    check_content(after, rules)
+    if after.application_deadline < before.application_deadline:
+        raise InvalidArgument(
+            "content.application_deadline", "may only be extended on a published listing"
+        )
+    if after.application_deadline <= now:
+        raise InvalidArgument("content.application_deadline", "must be in the future")
+    if after.seats < before.seats:
+        raise InvalidArgument("content.seats", "may only grow on a published listing")
 
 
 def check_publishable(content: ListingContent, rules: PostingRules, now: datetime) -> None:

@@ -12,14 +12,14 @@ from typing import Any, TypeVar
 
 from stint.listings.v1 import service_pb2, service_pb2_grpc
 from stint_runtime.grpc.auth import current_principal
-from stint_runtime.proto_values import money_from
+from stint_runtime.proto_values import moment, money_from
 
 from stint_listings.adapters import contracts
 from stint_listings.adapters.repository import ListingRepository
 from stint_listings.bootstrap import ListingsApp
 from stint_listings.domain import commands as c
 from stint_listings.domain.model import Listing
-from stint_listings.domain.queries import Page
+from stint_listings.domain.queries import Page, SearchOrder
 from stint_listings.service_layer import handlers
 from stint_listings.service_layer.handlers import Context
 
@@ -27,6 +27,12 @@ C = TypeVar("C")
 R = TypeVar("R")
 
 SKILL_MATCH_ALL = service_pb2.SKILL_MATCH_ALL
+ORDER_FROM_PROTO = {
+    service_pb2.SEARCH_ORDER_UNSPECIFIED: SearchOrder.NEWEST,
+    service_pb2.SEARCH_ORDER_NEWEST: SearchOrder.NEWEST,
+    service_pb2.SEARCH_ORDER_FEE_HIGHEST: SearchOrder.FEE_HIGHEST,
+    service_pb2.SEARCH_ORDER_DEADLINE_SOONEST: SearchOrder.DEADLINE_SOONEST,
+}
 
 
 def caller() -> c.Actor:
@@ -48,6 +54,15 @@ def search_query(request: service_pb2.SearchListingsRequest, actor: c.Actor) -> 
         employer_org_id=request.employer_org_id,
         page_size=request.page_size,
         page_token=request.page_token,
+        order=ORDER_FROM_PROTO[request.order],
+        deadline_after=moment(request.deadline_after)
+        if request.HasField("deadline_after")
+        else None,
+        deadline_before=(
+            moment(request.deadline_before) if request.HasField("deadline_before") else None
+        ),
+        min_hours=request.min_hours,
+        max_hours=request.max_hours,
     )
 
 
@@ -80,6 +95,7 @@ class ListingsServicer(service_pb2_grpc.ListingsServiceServicer):
             listing_id=request.listing_id,
             expected_version=request.expected_version,
             content=contracts.content_from(request.content),
+            update_mask=tuple(request.update_mask.paths),
         )
         listing = await self._run(handlers.update_listing, command)
         return service_pb2.UpdateListingResponse(listing=contracts.listing_message(listing))
@@ -135,16 +151,24 @@ class ListingsServicer(service_pb2_grpc.ListingsServiceServicer):
     async def GetListing(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetListingRequest, context: Any
     ) -> service_pb2.GetListingResponse:
+        actor = caller()
         listing: Listing = await self._run(
-            handlers.get_listing, c.GetListing(caller(), request.listing_id)
+            handlers.get_listing, c.GetListing(actor, request.listing_id)
         )
-        return service_pb2.GetListingResponse(listing=contracts.listing_message(listing))
+        return service_pb2.GetListingResponse(
+            listing=contracts.listing_message(listing, show_creator=not actor.is_anonymous)
+        )
 
     async def SearchListings(  # noqa: N802 - gRPC method name
         self, request: service_pb2.SearchListingsRequest, context: Any
     ) -> service_pb2.SearchListingsResponse:
-        page: Page = await self._run(handlers.search_listings, search_query(request, caller()))
+        actor = caller()
+        page: Page = await self._run(handlers.search_listings, search_query(request, actor))
+        show_creator = not actor.is_anonymous
         return service_pb2.SearchListingsResponse(
-            listings=[contracts.listing_message(listing) for listing in page.listings],
+            listings=[
+                contracts.listing_message(listing, show_creator=show_creator)
+                for listing in page.listings
+            ],
             next_page_token=page.next_page_token,
         )

@@ -26,7 +26,8 @@ from stint_runtime.values import at_millis
 
 from stint_listings.adapters.repository import ListingRepository
 from stint_listings.domain import commands as c
-from stint_listings.domain.model import PUBLIC, Listing, ListingStatus
+from stint_listings.domain.content import merged
+from stint_listings.domain.model import PUBLIC, READABLE, Listing, ListingStatus
 from stint_listings.domain.queries import ListingFilter, Page
 from stint_listings.domain.rules import PostingRules
 
@@ -66,7 +67,9 @@ def _admin(actor: c.Actor, listing: Listing) -> bool:
 
 
 def _can_see(actor: c.Actor, listing: Listing) -> bool:
-    return listing.status in PUBLIC or _owner_or_admin(actor, listing)
+    """Anyone reads open and ended listings by id; drafts, pending, rejected and cancelled ones
+    only their org and admins."""
+    return listing.status in READABLE or _owner_or_admin(actor, listing)
 
 
 def _load(listings: ListingRepository, listing_id: str, actor: c.Actor, may_act: Owns) -> Listing:
@@ -114,7 +117,7 @@ def create_listing(cmd: c.CreateListing, listings: ListingRepository, ctx: Conte
 
 def update_listing(cmd: c.UpdateListing, listings: ListingRepository, ctx: Context) -> Listing:
     listing = _load_version(listings, cmd, _owner)
-    listing.update(cmd.content, ctx.rules, ctx.now())
+    listing.update(merged(listing.content, cmd.content, cmd.update_mask), ctx.rules, ctx.now())
     listings.save(listing)
     return listing
 
@@ -187,6 +190,11 @@ def search_listings(query: c.SearchListings, listings: ListingRepository, ctx: C
         max_fee=query.max_fee,
         remote=query.remote,
         employer_org_id=query.employer_org_id,
+        order=query.order,
+        deadline_after=query.deadline_after,
+        deadline_before=query.deadline_before,
+        min_hours=query.min_hours,
+        max_hours=query.max_hours,
     )
     return listings.search(listing_filter, size, query.page_token)
 

@@ -25,8 +25,8 @@ from tests.applications.builders import NOW, submitted
 
 def _claim(engagement_id: str = "e-1", record_id: str = "cr-1") -> CompletionClaim:
     engagement = submitted(engagement_id)
-    engagement.approve(NOW)
-    engagement.mark_paid(record_id, NOW)
+    engagement.approve(NOW, record_id)
+    engagement.mark_paid("unused: the record was issued at approval", NOW)
     return engagement.completion_claim()
 
 
@@ -44,6 +44,8 @@ def _altered(claim: resources_pb2.CompletionClaim, field: FieldDescriptor) -> No
         setattr(claim, field.name, getattr(claim, field.name) + "-forged")
     elif field.type == FieldDescriptor.TYPE_INT32:
         setattr(claim, field.name, getattr(claim, field.name) + 1)
+    elif field.type == FieldDescriptor.TYPE_ENUM:
+        setattr(claim, field.name, getattr(claim, field.name) % 3 + 1)
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
         getattr(claim, field.name).seconds += 1
     else:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from stint_applications.domain import events
 from stint_applications.domain.application import (
+    OFFER_LAPSE_TIMER,
     RESPOND_TIMER,
     Application,
     ApplicationStatus,
@@ -29,7 +30,7 @@ ACTIONS: dict[str, tuple[Action, frozenset[ApplicationStatus], ApplicationStatus
     ),
     "extend_offer": (
         lambda a: a.extend_offer("Join us", LATER),
-        frozenset({A.SHORTLISTED}),
+        frozenset({A.SUBMITTED, A.SHORTLISTED}),
         A.OFFERED,
         events.OfferExtended,
     ),
@@ -151,7 +152,7 @@ def test_the_response_sla_restarts_when_shortlisted_and_ends_with_a_decision() -
     app.shortlist(POLICY, NOW + 3 * DAY)
     assert app.wanted_timers() == {RESPOND_TIMER: NOW + 10 * DAY}
     app.extend_offer("", NOW + 4 * DAY)
-    assert app.wanted_timers() == {}
+    assert app.wanted_timers() == {OFFER_LAPSE_TIMER: NOW + 7 * DAY}
 
 
 def test_an_application_expires_only_when_its_sla_ran_out() -> None:

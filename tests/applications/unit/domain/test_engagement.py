@@ -10,6 +10,7 @@ from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
     PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
     CriterionCheck,
     Engagement,
     EngagementStatus,
@@ -72,7 +73,7 @@ ACTIONS: dict[str, tuple[Action, frozenset[EngagementStatus], EngagementStatus, 
     ),
     "open_dispute": (
         lambda e: e.open_dispute(Party.STUDENT, "stu-1", "No answer", LATER),
-        frozenset({E.SUBMITTED}),
+        frozenset({E.SUBMITTED, E.REVISION_REQUESTED}),
         E.DISPUTED,
         events.DisputeOpened,
     ),
@@ -119,8 +120,8 @@ def test_each_action_moves_only_from_its_states(action: str, status: EngagementS
 
 def test_a_paid_engagement_ignores_a_second_payment() -> None:
     e = submitted()
-    e.approve(NOW)
-    assert e.mark_paid("cr-1", LATER)
+    e.approve(NOW, "cr-1")
+    assert e.mark_paid("cr-other", LATER)
     assert not e.mark_paid("cr-2", LATER)
     assert (e.completion_record_id, len(e.events)) == ("cr-1", 2)
 
@@ -136,13 +137,14 @@ def test_auto_approval_restarts_at_each_submission() -> None:
     e.submit("v1", (), checklist(), POLICY, NOW + DAY)
     assert e.wanted_timers() == {AUTO_APPROVE_TIMER: NOW + 8 * DAY}
     e.request_revision("More", NOW + 2 * DAY)
-    assert e.wanted_timers() == {}
+    assert e.wanted_timers() == {REVISION_LAPSE_TIMER: NOW + 9 * DAY}
     e.submit("v2", (), checklist(), POLICY, NOW + 5 * DAY)
     assert e.wanted_timers() == {AUTO_APPROVE_TIMER: NOW + 12 * DAY}
     with pytest.raises(FailedPrecondition, match="review time"):
         e.auto_approve(NOW + 8 * DAY)
     e.auto_approve(NOW + 12 * DAY)
-    assert (e.status, e.payout_percent, e.wanted_timers()) == (E.AUTO_APPROVED, 100, {})
+    assert (e.status, e.payout_percent) == (E.AUTO_APPROVED, 100)
+    assert e.wanted_timers() == {PUBLISH_FEEDBACK_TIMER: NOW + 26 * DAY}
     assert e.events[-1] == events.DeliverableApproved("e-1", auto_approved=True)
 
 
@@ -307,11 +309,13 @@ def test_feedback_rules() -> None:
         e.leave_feedback(Party.STUDENT, "stu-1", 4, "", POLICY, NOW)
 
 
-def test_the_completion_claim_exists_once_paid() -> None:
-    e = _approved()
-    with pytest.raises(FailedPrecondition, match="APPROVED"):
+def test_the_completion_claim_exists_from_approval_and_survives_payment() -> None:
+    e = submitted()
+    with pytest.raises(FailedPrecondition, match="SUBMITTED"):
         e.completion_claim()
-    e.mark_paid("cr-1", LATER)
+    e.approve(LATER, "cr-1")
+    assert e.completion_claim() == e.completion_claim()
+    e.mark_paid("cr-other", LATER + DAY)
     claim = e.completion_claim()
     assert (claim.record_id, claim.student_id, claim.skills, claim.estimated_hours) == (
         "cr-1",

@@ -11,11 +11,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from stint_applications.domain import commands as c
 from stint_applications.domain import events
-from stint_applications.domain.application import RESPOND_TIMER
+from stint_applications.domain.application import (
+    ACTIVE,
+    OFFER_LAPSE_TIMER,
+    RESPOND_TIMER,
+    ApplicationStatus,
+)
 from stint_applications.domain.engagement import (
     AUTO_APPROVE_TIMER,
     EXPIRE_TIMER,
+    PAYABLE,
     PUBLISH_FEEDBACK_TIMER,
+    REVISION_LAPSE_TIMER,
+    EngagementStatus,
 )
 from stint_applications.domain.listing import CLOSING_REASONS
 from stint_applications.service_layer import handlers
@@ -33,6 +41,8 @@ TIMER_COMMANDS: dict[str, Any] = {
     EXPIRE_TIMER: c.ExpireEngagement,
     AUTO_APPROVE_TIMER: c.AutoApprove,
     PUBLISH_FEEDBACK_TIMER: c.PublishFeedback,
+    OFFER_LAPSE_TIMER: c.LapseOffer,
+    REVISION_LAPSE_TIMER: c.LapseRevision,
 }
 APPLICATION_ACTIONS = ["shortlist", "offer", "reject", "withdraw", "accept", "decline"]
 ENGAGEMENT_ACTIONS = [
@@ -183,9 +193,16 @@ class ApplicationsMachine(RuleBasedStateMachine):
             assert self.store.seats.get(listing_id).holders == holding
 
     @invariant()
-    def one_application_per_student_and_listing(self) -> None:
-        keys = [(a.listing_id, a.student_id) for a in self.store.applications.stored.values()]
-        assert len(keys) == len(set(keys))
+    def one_active_application_per_student_and_listing_and_at_most_three(self) -> None:
+        everything = [(a.listing_id, a.student_id) for a in self.store.applications.stored.values()]
+        active = [
+            (a.listing_id, a.student_id)
+            for a in self.store.applications.stored.values()
+            if a.status in ACTIVE
+        ]
+        assert len(active) == len(set(active))
+        limit = self.ctx.policy.max_applications_per_listing
+        assert all(everything.count(key) <= limit for key in everything)
 
     @invariant()
     def revisions_stay_within_the_limit(self) -> None:
@@ -204,6 +221,76 @@ class ApplicationsMachine(RuleBasedStateMachine):
             feedback = [e for e in published if isinstance(e, events.FeedbackPublished)]
             assert len(published) - len(feedback) == journal.status_changes[aggregate.id]
             assert len(feedback) == int(getattr(aggregate, "feedback_published", False))
+
+    @invariant()
+    def open_offers_and_revisions_have_a_running_clock(self) -> None:
+        """No dead ends: an offer lapses, a revision request lapses into a dispute."""
+        now = self.clock.now()
+        for app in self.store.applications.stored.values():
+            if app.status is ApplicationStatus.OFFERED:
+                assert app.respond_by is not None
+                assert now < app.respond_by
+        for eng in self.store.engagements.stored.values():
+            if eng.status is EngagementStatus.REVISION_REQUESTED:
+                assert eng.deadline is not None
+                assert now < eng.deadline
+
+    @invariant()
+    def accepted_work_has_its_record_and_feedback_window(self) -> None:
+        for eng in self.store.engagements.stored.values():
+            accepted = eng.status in PAYABLE or eng.status is EngagementStatus.PAID
+            assert (eng.accept_time is not None) == accepted
+            assert bool(eng.completion_record_id) == (accepted and eng.payout_percent > 0)
+            if accepted:
+                assert eng.feedback_due is not None
+                assert all(f.submit_time < eng.feedback_due for f in eng.feedback)
+                if self.clock.now() >= eng.feedback_due:
+                    assert not eng.feedback_open
+
+    @rule(data=st.data())
+    def re_apply_after_an_ending(self, data: st.DataObject) -> None:
+        """A student whose application ended tries again (allowed only after some endings)."""
+        ended = [a for a in self.store.applications.stored.values() if a.status not in ACTIVE]
+        if ended:
+            app = data.draw(st.sampled_from(sorted(ended, key=lambda a: a.id)))
+            self._try(c.Apply(c.Actor(app.student_id, "student"), app.listing_id, "Hi", ANSWERS))
+
+    @rule(data=st.data())
+    def dispute_a_revision_request(self, data: st.DataObject) -> None:
+        waiting = [
+            e
+            for e in self.store.engagements.stored.values()
+            if e.status is EngagementStatus.REVISION_REQUESTED
+        ]
+        if waiting:
+            eng = data.draw(st.sampled_from(sorted(waiting, key=lambda e: e.id)))
+            action = data.draw(st.sampled_from(["student_dispute", "employer_dispute"]))
+            self.act_on_engagement(data, action, eng.id)
+
+    @rule(student=st.sampled_from(STUDENTS), listing_id=st.sampled_from(sorted(LISTINGS)))
+    def invite(self, student: c.Actor, listing_id: str) -> None:
+        """Allowed only for a student whose work the org accepted; the next Apply shortlists."""
+        self._try(c.InviteStudent(EMPLOYER, listing_id, student.subject))
+
+    @rule(data=st.data(), length=st.sampled_from([2, 4000, 4001]))
+    def message(self, data: st.DataObject, length: int) -> None:
+        text = "x" * length
+        stored = self.store.applications.stored
+        if stored:
+            app = stored[data.draw(st.sampled_from(sorted(stored)))]
+            author = data.draw(st.sampled_from([EMPLOYER, c.Actor(app.student_id, "student")]))
+            self._try(c.PostMessage(author, text, app.id))
+
+    @invariant()
+    def invited_applications_skip_the_first_screening(self) -> None:
+        for app in self.store.applications.stored.values():
+            if app.invited:
+                assert (app.listing_id, app.student_id) in self.store.invitations.stored
+                assert app.status is not ApplicationStatus.SUBMITTED
+
+    @invariant()
+    def messages_stay_within_their_limit(self) -> None:
+        assert all(len(m.text) <= 4000 for m in self.store.messages.stored)
 
 
 ApplicationsMachine.TestCase.settings = settings(

@@ -20,7 +20,7 @@ ACTIONS: dict[str, tuple[Action, frozenset[ListingStatus], ListingStatus | None]
     # name: (action, states it is allowed in, resulting state (None: unchanged))
     "update": (
         lambda li: li.update(content(title="New title"), RULES, NOW),
-        frozenset({S.DRAFT, S.REJECTED}),
+        frozenset({S.DRAFT, S.REJECTED, S.PENDING_REVIEW}),
         None,
     ),
     "submit_for_review": (
@@ -47,6 +47,8 @@ ACTIONS: dict[str, tuple[Action, frozenset[ListingStatus], ListingStatus | None]
     "expire": (lambda li: li.expire(AFTER_DEADLINE), frozenset({S.PUBLISHED}), S.EXPIRED),
 }
 CASES = [(name, status) for name in ACTIONS for status in ListingStatus]
+# Editing a listing under review sends it back to DRAFT (review again).
+RESULT_IN = {("update", S.PENDING_REVIEW): S.DRAFT}
 
 
 @pytest.mark.parametrize(("action", "status"), CASES)
@@ -55,7 +57,7 @@ def test_each_command_is_allowed_exactly_in_its_states(action: str, status: List
     listing = in_state(status)
     if status in allowed:
         run(listing)
-        assert listing.status is (result or status)
+        assert listing.status is RESULT_IN.get((action, status), result or status)
     else:
         with pytest.raises(FailedPrecondition, match=status.value):
             run(listing)
@@ -94,16 +96,18 @@ def test_the_whole_lifecycle_appends_one_event_per_state_change() -> None:
         events.ListingRejected("l-1", "needs a clearer scope"),
         events.ListingUpdated("l-1"),
         events.ListingSubmitted("l-1"),
+        events.ListingApproved("l-1"),
         events.ListingPublished("l-1"),
         events.ListingClosed("l-1", "hired enough"),
     ]
     assert (listing.status, listing.end_time) == (S.CLOSED, NOW)
 
 
-def test_approval_is_recorded_without_an_event_and_only_once() -> None:
+def test_approval_is_recorded_with_its_event_and_only_once() -> None:
     listing = in_state(S.PENDING_REVIEW)
     listing.approve(ADMIN.subject, NOW)
-    assert (listing.approved, listing.reviewed_by, listing.events) == (True, ADMIN.subject, [])
+    assert (listing.approved, listing.reviewed_by) == (True, ADMIN.subject)
+    assert listing.events == [events.ListingApproved("l-1")]
     with pytest.raises(FailedPrecondition, match="already approved"):
         listing.approve(ADMIN.subject, NOW)
 

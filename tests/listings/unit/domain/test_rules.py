@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from stint_listings.domain.content import Deliverable, Money, ScreeningQuestion
 from stint_listings.domain.model import Listing, ListingStatus
-from stint_listings.domain.rules import PostingRules
+from stint_listings.domain.rules import Currency, PostingRules, currency_table
 from stint_runtime.errors import InvalidArgument
 
 from tests.listings.builders import ADMIN, NOW, ORG, RULES, content, draft, in_state
@@ -86,7 +86,9 @@ def test_the_limits_themselves_are_accepted() -> None:
 
 
 def test_the_hourly_floor_is_configurable_per_currency() -> None:
-    rules = PostingRules(hourly_floor_minor=3_000, hourly_floor_by_currency={"JPY": 300})
+    rules = PostingRules(
+        currencies=currency_table([Currency("USD", 2, 3_000), Currency("JPY", 0, 300)])
+    )
     listing = draft()
     with pytest.raises(InvalidArgument, match="30000 USD"):
         listing.update(content(fee=Money(29_999, "USD")), rules, NOW)

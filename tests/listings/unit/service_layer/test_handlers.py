@@ -78,6 +78,7 @@ def test_the_lifecycle_through_the_handlers_emits_versioned_events(ctx: Context)
 
     assert repo.published == [
         (events.ListingSubmitted("l-new"), 2),
+        (events.ListingApproved("l-new"), 3),
         (events.ListingPublished("l-new"), 4),
         (events.ListingFilled("l-new"), 6),
         (events.ListingReopened("l-new"), 7),
