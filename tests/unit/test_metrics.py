@@ -41,7 +41,11 @@ def test_every_runtime_series_is_served_in_the_prometheus_format() -> None:
         endpoint.stop()
     served = {line.split("{")[0] for line in text.splitlines() if not line.startswith("#")}
     assert set(EXPECTED) <= served
-    [lag] = [line for line in text.splitlines() if line.startswith("stint_consumer_lag{")]
+    [lag] = [
+        line
+        for line in text.splitlines()
+        if line.startswith("stint_consumer_lag{") and 'group="g"' in line
+    ]
     assert 'partition="0"' in lag
     assert 'topic="t"' in lag
     assert lag.endswith(" 5.0")

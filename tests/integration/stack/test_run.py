@@ -62,7 +62,7 @@ def test_run_serves_every_service_then_sigterm_stops_all_of_it(tmp_path: Path) -
 
         assert health_status(f"127.0.0.1:{port}") == "SERVING"
         assert "waiting for listings (NOT_SERVING)" in output
-        assert f"listings      127.0.0.1:{port} (gRPC, SERVING)" in output
+        assert f"{'listings':<24}127.0.0.1:{port} (gRPC, SERVING)" in output
         assert "stint token --role employer" in output
         assert len(tree) == 4, [p.command() for p in tree]  # kafka, mongodb, smtp, listings
 
