@@ -34,6 +34,13 @@ from stint_runtime.settings import (
 )
 from stint_runtime.stack.backends import Backend, BackendError, infrastructure
 from stint_runtime.stack.embedded import LOOPBACK
+from stint_runtime.stack.payment_provider import (
+    DEFAULT_PORT as PAYMENT_PROVIDER_PORT,
+)
+from stint_runtime.stack.payment_provider import (
+    simulator_url,
+    start_simulator,
+)
 from stint_runtime.stack.processes import ManagedProcess, PortInUseError, port_in_use, stop_all
 
 PROGRESS_EVERY_SECONDS = 2.0
@@ -198,9 +205,28 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+# ---- payments: the provider simulator payouts talks to (only when payouts exists) ----------
+
+
+def payment_provider_port(env: Mapping[str, str]) -> int:
+    raw = env.get("STINT_PAYMENT_PROVIDER_PORT", "")
+    return int(raw) if raw.isdigit() else PAYMENT_PROVIDER_PORT
+
+
+def payment_provider_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Payouts talks to the simulator unless a real provider endpoint is configured."""
+    if env.get("STINT_PAYOUTS_PROVIDER_API_BASE") is not None:
+        return {}
+    return {"STINT_PAYOUTS_PROVIDER_API_BASE": simulator_url(payment_provider_port(env))}
+
+
+# ---- services --------------------------------------------------------------------------------
+
+
 def service_process(name: str, port: int, options: RunOptions, backend: Backend) -> Service:
     env = {
         **backend.endpoints.as_env(),
+        **(payment_provider_env(os.environ) if name == "payouts" else {}),
         "STINT_GRPC_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(
@@ -305,6 +331,17 @@ def run(options: RunOptions) -> None:
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
         services = [service_process(n, options.grpc_ports[n], options, backend) for n in names]
+        extra = []
+        if "payouts" in names and payment_provider_env(os.environ):
+            port = payment_provider_port(os.environ)
+            extra.append(
+                start_simulator(
+                    options.data_dir / "payment-provider",
+                    port,
+                    options.data_dir / "logs" / "payment-provider.log",
+                )
+            )
+            say(f"  payment provider simulator on {simulator_url(port)}")
         try:
             if services:
                 say(f"stint: starting {', '.join(names)}")
@@ -314,11 +351,12 @@ def run(options: RunOptions) -> None:
                 service.process.start()
             wait_serving(services, options.ready_timeout, started)
             say(status_table(backend, services, time.monotonic() - started, options.stack_only))
-            supervise([*(s.process for s in services), *backend.processes])
+            supervise([*(s.process for s in services), *extra, *backend.processes])
         finally:
             if any(s.process.running() for s in services):
                 say("stint: stopping services")
                 stop_all([s.process for s in services], options.stop_grace)
+            stop_all(extra, options.stop_grace)
             say("stint: stopping the infrastructure")
     say("stint: stopped")
 

@@ -19,7 +19,12 @@ from stint_payouts.domain.payout import Payout
 from stint_payouts.domain.queries import LedgerFilter, Page, PayoutFilter
 from stint_payouts.domain.reconciliation import ProviderTransfer, ReconciliationReport
 from stint_payouts.service_layer.handlers import Context
-from stint_payouts.service_layer.ports import LedgerEntry, ProviderError, TransferRequest
+from stint_payouts.service_layer.ports import (
+    LedgerEntry,
+    ProviderError,
+    TransferRequest,
+    entries_of,
+)
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 
 R = TypeVar("R")
@@ -128,11 +133,7 @@ class FakeLedger:
         self.state.transactions[transaction.id] = transaction
 
     def all_entries(self) -> list[LedgerEntry]:
-        return [
-            LedgerEntry(f"{t.id}:{n}", t, leg)
-            for t in self.state.transactions.values()
-            for n, leg in enumerate(t.legs)
-        ]
+        return [e for t in self.state.transactions.values() for e in entries_of(t)]
 
     def legs_of(self, owner_id: str) -> list[LedgerEntry]:
         return [e for e in self.all_entries() if e.leg.owner_id == owner_id]
@@ -141,13 +142,11 @@ class FakeLedger:
         items = [
             e
             for e in self.all_entries()
-            if (not query.engagement_id or e.transaction.engagement_id == query.engagement_id)
-            and (not query.payout_id or e.transaction.payout_id == query.payout_id)
+            if (not query.engagement_id or e.engagement_id == query.engagement_id)
+            and (not query.payout_id or e.payout_id == query.payout_id)
             and (query.account is None or e.leg.account == query.account)
             and (not query.account_owner_id or e.leg.owner_id == query.account_owner_id)
-            and (
-                not query.employer_org_id or e.transaction.employer_org_id == query.employer_org_id
-            )
+            and (not query.employer_org_id or e.employer_org_id == query.employer_org_id)
         ]
         return _page(items, page_size, page_token)
 

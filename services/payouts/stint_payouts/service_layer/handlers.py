@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from stint_runtime.clock import Clock
-from stint_runtime.errors import FailedPrecondition, NotFound, PermissionDenied
+from stint_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from stint_runtime.persistence.pages import page_size
 from stint_runtime.values import Actor, Money, at_millis
 
@@ -71,6 +71,7 @@ def record_engagement(command: c.RecordEngagement, store: Store, context: Contex
     """Fund escrow on the first event seen for the engagement, then apply its outcome once."""
     now = context.now()
     snapshot = command.engagement
+    _check_engagement(command)
     escrow = store.escrows.get(snapshot.engagement_id)
     if escrow is None:
         escrow = Escrow.fund(snapshot, context.rules.platform_fee_basis_points, now)
@@ -82,7 +83,9 @@ def record_engagement(command: c.RecordEngagement, store: Store, context: Contex
         store.escrows.save(escrow)
         return
     percent = 100 if command.outcome is c.Outcome.APPROVED else command.payout_percent
-    reason = "work approved" if command.outcome is c.Outcome.APPROVED else "dispute resolved"
+    reason = command.reason or (
+        "approved" if command.outcome is c.Outcome.APPROVED else "dispute resolved"
+    )
     student_share = escrow.settle(percent, now, reason)
     store.escrows.save(escrow)
     if student_share > 0:
@@ -99,6 +102,21 @@ def record_engagement(command: c.RecordEngagement, store: Store, context: Contex
                 hold_reason=_hold_reason(store.accounts.get(snapshot.student_id), amount, context),
             )
         )
+
+
+def _check_engagement(command: c.RecordEngagement) -> None:
+    """An event payouts cannot apply is refused (deterministically) with the field named."""
+    snapshot = command.engagement
+    for name in ("engagement_id", "employer_org_id", "student_id"):
+        if not getattr(snapshot, name):
+            raise InvalidArgument(f"engagement.{name}", "is required")
+    if snapshot.fee.amount_minor <= 0:
+        raise InvalidArgument("engagement.fee.amount_minor", "must be positive")
+    currency = snapshot.fee.currency
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise InvalidArgument("engagement.fee.currency", "must be an ISO 4217 code")
+    if not 0 <= command.payout_percent <= 100:
+        raise InvalidArgument("payout_percent", "must be within 0..100")
 
 
 def _hold_reason(account: PayoutAccount | None, amount: Money, context: Context) -> str | None:
@@ -198,7 +216,7 @@ def get_balance(query: c.GetBalance, store: Store, context: Context) -> list[Bal
     for entry in store.ledger.legs_of(query.student_id):
         if entry.leg.account is not Account.STUDENT_PAYABLE:
             continue
-        currency = entry.transaction.currency
+        currency = entry.currency
         owed[currency] = owed.get(currency, 0) - entry.leg.amount_minor
         if entry.leg.amount_minor > 0:
             paid[currency] = paid.get(currency, 0) + entry.leg.amount_minor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from stint_runtime.values import Money
@@ -21,8 +22,32 @@ class LedgerEntry:
     """One stored leg with its transaction's context."""
 
     id: str
-    transaction: Transaction
+    transaction_id: str
     leg: Leg
+    currency: str
+    engagement_id: str
+    employer_org_id: str
+    payout_id: str
+    description: str
+    time: datetime
+
+
+def entries_of(transaction: Transaction) -> list[LedgerEntry]:
+    """A transaction's legs as ledger entries; their ids derive from the transaction's."""
+    return [
+        LedgerEntry(
+            f"{transaction.id}:{number}",
+            transaction.id,
+            leg,
+            transaction.currency,
+            transaction.engagement_id,
+            transaction.employer_org_id,
+            transaction.payout_id,
+            transaction.description,
+            transaction.time,
+        )
+        for number, leg in enumerate(transaction.legs)
+    ]
 
 
 class EscrowRepository(Protocol):
