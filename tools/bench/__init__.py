@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.bench import listings_search
+from tools.bench import listings_search, payouts_latency
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "listings_search": listings_search.run,
+    "payouts_latency": payouts_latency.run,
 }
