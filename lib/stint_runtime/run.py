@@ -38,10 +38,17 @@ from stint_runtime.stack.payment_provider import (
     DEFAULT_PORT as PAYMENT_PROVIDER_PORT,
 )
 from stint_runtime.stack.payment_provider import (
+    ProviderServer,
+    serve_in_background,
     simulator_url,
-    start_simulator,
 )
-from stint_runtime.stack.processes import ManagedProcess, PortInUseError, port_in_use, stop_all
+from stint_runtime.stack.processes import (
+    ManagedProcess,
+    PortInUseError,
+    free_port,
+    port_in_use,
+    stop_all,
+)
 
 PROGRESS_EVERY_SECONDS = 2.0
 POLL_SECONDS = 0.25
@@ -213,20 +220,26 @@ def payment_provider_port(env: Mapping[str, str]) -> int:
     return int(raw) if raw.isdigit() else PAYMENT_PROVIDER_PORT
 
 
-def payment_provider_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Payouts talks to the simulator unless a real provider endpoint is configured."""
+def start_payment_provider(data_dir: Path, env: Mapping[str, str]) -> ProviderServer | None:
+    """The simulator, in this process, unless a real provider endpoint is configured; on its
+    port (STINT_PAYMENT_PROVIDER_PORT, default 12111) or, when that is taken, on a free one."""
     if env.get("STINT_PAYOUTS_PROVIDER_API_BASE") is not None:
-        return {}
-    return {"STINT_PAYOUTS_PROVIDER_API_BASE": simulator_url(payment_provider_port(env))}
+        return None
+    port = payment_provider_port(env)
+    if port_in_use(LOOPBACK, port):
+        port = free_port()
+    return serve_in_background(data_dir / "payment-provider", port)
 
 
 # ---- services --------------------------------------------------------------------------------
 
 
-def service_process(name: str, port: int, options: RunOptions, backend: Backend) -> Service:
+def service_process(
+    name: str, port: int, options: RunOptions, backend: Backend, extra_env: Mapping[str, str]
+) -> Service:
     env = {
+        **extra_env,
         **backend.endpoints.as_env(),
-        **(payment_provider_env(os.environ) if name == "payouts" else {}),
         "STINT_GRPC_PORT": str(port),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(
@@ -330,18 +343,20 @@ def run(options: RunOptions) -> None:
         smtp_port=options.smtp_port,
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
-        services = [service_process(n, options.grpc_ports[n], options, backend) for n in names]
-        extra = []
-        if "payouts" in names and payment_provider_env(os.environ):
-            port = payment_provider_port(os.environ)
-            extra.append(
-                start_simulator(
-                    options.data_dir / "payment-provider",
-                    port,
-                    options.data_dir / "logs" / "payment-provider.log",
-                )
+        provider = None
+        payouts_env: dict[str, str] = {}
+        if "payouts" in names:
+            provider = start_payment_provider(options.data_dir, os.environ)
+        if provider is not None:
+            url = simulator_url(provider.server_address[1])
+            payouts_env["STINT_PAYOUTS_PROVIDER_API_BASE"] = url
+            say(f"  payment provider simulator on {url}")
+        services = [
+            service_process(
+                n, options.grpc_ports[n], options, backend, payouts_env if n == "payouts" else {}
             )
-            say(f"  payment provider simulator on {simulator_url(port)}")
+            for n in names
+        ]
         try:
             if services:
                 say(f"stint: starting {', '.join(names)}")
@@ -351,12 +366,14 @@ def run(options: RunOptions) -> None:
                 service.process.start()
             wait_serving(services, options.ready_timeout, started)
             say(status_table(backend, services, time.monotonic() - started, options.stack_only))
-            supervise([*(s.process for s in services), *extra, *backend.processes])
+            supervise([*(s.process for s in services), *backend.processes])
         finally:
             if any(s.process.running() for s in services):
                 say("stint: stopping services")
                 stop_all([s.process for s in services], options.stop_grace)
-            stop_all(extra, options.stop_grace)
+            if provider is not None:
+                provider.shutdown()
+                provider.server_close()
             say("stint: stopping the infrastructure")
     say("stint: stopped")
 

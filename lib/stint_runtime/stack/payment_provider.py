@@ -416,6 +416,16 @@ def start_simulator(
     return process
 
 
+def serve_in_background(data_dir: Path, port: int) -> ProviderServer:
+    """The simulator in a daemon thread of this process (`make run`); .shutdown() stops it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = ProviderServer(port, Simulator(Ledger(data_dir / "provider.sqlite3"), Faults()))
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+    ).start()
+    return server
+
+
 def simulator_url(port: int) -> str:
     return f"http://{LOOPBACK}:{port}"
 
