@@ -29,7 +29,7 @@ from stint_payouts.adapters.repository import (
 )
 from stint_payouts.config import PayoutsSettings
 from stint_payouts.domain import commands as c
-from stint_payouts.domain.payout import RETRY_TIMER, Payout, PayoutStatus
+from stint_payouts.domain.payout import RETRY_TIMER, Payout
 from stint_payouts.domain.reconciliation import ReconciliationReport
 from stint_payouts.service_layer import handlers
 from stint_payouts.service_layer.handlers import Context
@@ -40,7 +40,6 @@ C = TypeVar("C")
 R = TypeVar("R")
 
 SOURCE = "payouts"
-TO_PROCESS = frozenset({PayoutStatus.PENDING.value, PayoutStatus.PROCESSING.value})
 
 
 class PayoutsApp:
@@ -67,7 +66,8 @@ class PayoutsApp:
 
     def due_payouts(self, limit: int = 100) -> list[str]:
         """Payouts waiting for a provider attempt: new ones and interrupted ones."""
-        return self.uow_factory.run(lambda uow: MongoStore(uow).payouts.ids_in(TO_PROCESS, limit))
+        now = self.context.now()
+        return self.uow_factory.run(lambda uow: MongoStore(uow).payouts.due_for_attempt(now, limit))
 
     def process(self, payout_id: str) -> Payout | None:
         """One provider attempt (no transaction is open during the call)."""

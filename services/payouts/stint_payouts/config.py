@@ -44,6 +44,7 @@ class PayoutsSettings(BaseSettings):
                 maximum=timedelta(seconds=self.retry_max_seconds),
             ),
             payable_tax_statuses=self.payable_tax_statuses,
+            attempt_lease=timedelta(seconds=2 * self.provider_timeout_seconds + 5),
         )
 
     @property

@@ -10,6 +10,7 @@ import copy
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from stint_payouts.domain.account import PayoutAccount
@@ -90,8 +91,13 @@ class FakePayouts(_Versioned):
     def of_student(self, student_id: str) -> list[Payout]:
         return [copy.deepcopy(p) for p in self.stored.values() if p.student_id == student_id]
 
-    def ids_in(self, statuses: frozenset[str], limit: int) -> list[str]:
-        return [p.id for p in self.stored.values() if p.status in statuses][:limit]
+    def due_for_attempt(self, now: datetime, limit: int) -> list[str]:
+        return [
+            p.id
+            for p in self.stored.values()
+            if p.status == "PENDING"
+            or (p.status == "PROCESSING" and (p.lease_until is None or p.lease_until <= now))
+        ][:limit]
 
     def all(self) -> Iterator[Payout]:
         return iter(copy.deepcopy(list(self.stored.values())))

@@ -169,3 +169,11 @@ class TestPayoutLifecycle:
             p.succeed("tr_2", NOW)
         with pytest.raises(FailedPrecondition):
             p.retry(NOW)
+
+
+def test_an_attempt_is_leased_to_one_caller_until_the_lease_expires() -> None:
+    p = payout()
+    p.start_attempt(NOW)
+    assert p.claim(NOW, timedelta(seconds=30))
+    assert not p.claim(NOW + timedelta(seconds=29), timedelta(seconds=30))
+    assert p.claim(NOW + timedelta(seconds=30), timedelta(seconds=30))

@@ -118,6 +118,11 @@ class PayoutsMachine(RuleBasedStateMachine):
             process_payout(self.db.run, self.provider, payout_id_for(engagement.engagement_id))
         self.provider.script = []
 
+    @rule()
+    def time_passes(self) -> None:
+        """Leases of attempts a crashed caller held expire."""
+        self.clock.advance(timedelta(minutes=1))
+
     @rule(engagement=engagements)
     def retry_timer_fires(self, engagement: EngagementSnapshot) -> None:
         self.clock.advance(timedelta(minutes=15))
@@ -197,6 +202,9 @@ def test_a_lost_response_then_a_crash_still_makes_one_transfer() -> None:
     machine.register_account("stu-a", "USD", TaxFormStatus.VERIFIED)
     machine.decide(snapshot, c.Outcome.APPROVED)
     machine.process(snapshot, "crash")
+    machine.process(snapshot, "ok")  # the crashed caller's lease still holds: no second call
+    assert machine.provider.calls == 1
+    machine.time_passes()
     machine.process(snapshot, "lost")
     machine.retry_timer_fires(snapshot)
     machine.process(snapshot, "ok")

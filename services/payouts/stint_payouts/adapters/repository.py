@@ -4,7 +4,7 @@ and its `payouts.v1` events commit together, since saving stages all three in on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pymongo import ASCENDING
@@ -32,7 +32,7 @@ from stint_payouts.adapters.documents import (
 from stint_payouts.domain.account import PayoutAccount
 from stint_payouts.domain.escrow import Escrow
 from stint_payouts.domain.ledger import Transaction
-from stint_payouts.domain.payout import Payout
+from stint_payouts.domain.payout import Payout, PayoutStatus
 from stint_payouts.domain.queries import LedgerFilter, Page, PayoutFilter
 from stint_payouts.domain.reconciliation import ReconciliationReport
 from stint_payouts.service_layer.ports import LedgerEntry, entries_of
@@ -187,11 +187,20 @@ class MongoPayouts:
         documents = self.uow.db[PAYOUTS].find({"student_id": student_id}, session=self.uow.session)
         return [payout_from(d) for d in documents]
 
-    def ids_in(self, statuses: frozenset[str], limit: int) -> list[str]:
+    def due_for_attempt(self, now: datetime, limit: int) -> list[str]:
+        condition = {
+            "$or": [
+                {"status": PayoutStatus.PENDING.value},
+                {
+                    "status": PayoutStatus.PROCESSING.value,
+                    "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+                },
+            ]
+        }
         documents = (
             self.uow.db[PAYOUTS]
             .find(
-                {"status": {"$in": sorted(statuses)}},
+                condition,
                 projection={"_id": 1},
                 session=self.uow.session,
             )

@@ -98,6 +98,8 @@ class Payout:
     provider_transfer_id: str = ""
     next_attempt_time: datetime | None = None
     paid_time: datetime | None = None
+    # While a process makes this attempt's call, others leave it alone (until it expires).
+    lease_until: datetime | None = None
     version: int = 0
     events: list[PayoutEvent] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
@@ -174,7 +176,17 @@ class Payout:
         self.budget_used = 0
         self._attempt(now)
 
+    def claim(self, now: datetime, lease: timedelta) -> bool:
+        """Take the PROCESSING attempt for `lease` unless another process holds it."""
+        if self.status is not S.PROCESSING:
+            raise FailedPrecondition(f"payout {self.id} is {self.status}, not PROCESSING")
+        if self.lease_until is not None and self.lease_until > now:
+            return False
+        self.lease_until = at_millis(now + lease)
+        return True
+
     def _attempt(self, now: datetime) -> None:
+        self.lease_until = None
         self.status = S.PROCESSING
         self.attempts += 1
         self.budget_used += 1
@@ -186,6 +198,7 @@ class Payout:
         if self.status is not S.PROCESSING:
             raise FailedPrecondition(f"payout {self.id} is {self.status}, not PROCESSING")
         self.status = S.PAID
+        self.lease_until = None
         self.provider_transfer_id = transfer_id
         self.failure_reason = ""
         self.paid_time = now
@@ -212,6 +225,7 @@ class Payout:
             raise FailedPrecondition(f"payout {self.id} is {self.status}, not PROCESSING")
         self.failure_reason = reason
         self.update_time = now
+        self.lease_until = None
         if self.budget_used >= policy.max_attempts:
             self.status = S.FAILED
             self.events.append(PayoutFailed(reason))

@@ -14,7 +14,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stint_runtime.clock import Clock
 from stint_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -50,6 +50,8 @@ class Rules:
     platform_fee_basis_points: int = PLATFORM_FEE_BASIS_POINTS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     payable_tax_statuses: frozenset[TaxFormStatus] = DEFAULT_PAYABLE_TAX_STATUSES
+    # How long one process may hold an attempt's provider call (more than the call's timeout).
+    attempt_lease: timedelta = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -294,19 +296,23 @@ class Attempt:
 
 
 def start_attempt(command: c.StartAttempt, store: Store, context: Context) -> Attempt | None:
-    """PENDING -> PROCESSING (committed before the call), or resume a PROCESSING attempt."""
+    """PENDING -> PROCESSING, or resume a PROCESSING attempt no live process holds: either way
+    the attempt is leased to the caller and committed before the call."""
     payout = store.payouts.get(command.payout_id)
     if payout is None or payout.status not in (S.PENDING, S.PROCESSING):
         return None
     account = store.accounts.get(payout.student_id)
     hold = _hold_reason(account, payout.amount, context)
+    now = context.now()
     if payout.status is S.PENDING:
         if hold is not None:
-            payout.hold(hold, context.now())
+            payout.hold(hold, now)
             store.payouts.save(payout)
             return None
-        payout.start_attempt(context.now())
-        store.payouts.save(payout)
+        payout.start_attempt(now)
+    if not payout.claim(now, context.rules.attempt_lease):
+        return None
+    store.payouts.save(payout)
     if account is None:
         # PROCESSING without an account cannot happen: accounts are replaced, never removed.
         raise FailedPrecondition(f"payout {payout.id} is processing without a payout account")

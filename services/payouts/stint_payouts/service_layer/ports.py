@@ -69,8 +69,8 @@ class PayoutRepository(Protocol):
 
     def of_student(self, student_id: str) -> list[Payout]: ...
 
-    def ids_in(self, statuses: frozenset[str], limit: int) -> list[str]:
-        """Ids of payouts in `statuses`, oldest change first."""
+    def due_for_attempt(self, now: datetime, limit: int) -> list[str]:
+        """PENDING payouts, and PROCESSING ones whose attempt no process holds: oldest first."""
 
     def all(self) -> Iterator[Payout]: ...
 
