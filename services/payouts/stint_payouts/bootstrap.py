@@ -34,7 +34,7 @@ from stint_payouts.domain.reconciliation import ReconciliationReport
 from stint_payouts.service_layer import handlers
 from stint_payouts.service_layer.handlers import Context
 from stint_payouts.service_layer.ports import Provider, Store
-from stint_payouts.service_layer.processing import process_payout
+from stint_payouts.service_layer.processing import process_payout, reconcile
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -75,8 +75,8 @@ class PayoutsApp:
         return process_payout(run, self.provider, payout_id)
 
     def reconcile(self) -> ReconciliationReport:
-        transfers = list(self.provider.list_transfers())  # outside any transaction
-        return self.run(handlers.reconcile, transfers)
+        run: Any = self.run
+        return reconcile(run, self.provider)
 
     def reconcile_if_requested(self) -> ReconciliationReport | None:
         if not reconciliation_requested(self.uow_factory.db):

@@ -30,7 +30,7 @@ from stint_payouts.domain.ledger import Account, share
 from stint_payouts.domain.payout import PayoutStatus, RetryPolicy, payout_id_for
 from stint_payouts.service_layer import handlers
 from stint_payouts.service_layer.handlers import Context, Rules
-from stint_payouts.service_layer.processing import process_payout
+from stint_payouts.service_layer.processing import process_payout, reconcile
 from stint_runtime.clock import ManualClock
 from stint_runtime.values import Actor, Money
 
@@ -136,7 +136,7 @@ class PayoutsMachine(RuleBasedStateMachine):
 
     @rule()
     def reconcile(self) -> None:
-        report = self.db.run(handlers.reconcile, list(self.provider.list_transfers()))
+        report = reconcile(self.db.run, self.provider)
         assert report.ledger_balanced
         assert not report.drifts, report.drifts
 
@@ -212,3 +212,23 @@ def test_a_lost_response_then_a_crash_still_makes_one_transfer() -> None:
     assert payout.status is S.PAID
     assert len(machine.provider.transfers) == 1
     machine.reconcile()
+
+
+def test_a_payout_paid_while_reconciling_is_not_reported_missing() -> None:
+    machine: Any = PayoutsMachine()
+    snapshot = machine.new_engagement(10_000, "stu-a")
+    machine.register_account("stu-a", "USD", TaxFormStatus.VERIFIED)
+    machine.decide(snapshot, c.Outcome.APPROVED)
+    provider = machine.provider
+    listing = provider.list_transfers
+
+    def listed_then_paid() -> Any:
+        listed = list(listing())
+        process_payout(machine.db.run, provider, payout_id_for(snapshot.engagement_id))
+        return iter(listed)
+
+    provider.list_transfers = listed_then_paid
+    report = reconcile(machine.db.run, provider)
+    assert machine.db.state.payouts[payout_id_for(snapshot.engagement_id)].status is S.PAID
+    assert report.drifts == ()
+    assert report.payouts_checked == 1

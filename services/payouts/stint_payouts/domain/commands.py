@@ -10,7 +10,8 @@ from stint_runtime.values import Actor
 from stint_payouts.domain.account import PayoutMethod, TaxFormStatus
 from stint_payouts.domain.escrow import EngagementSnapshot
 from stint_payouts.domain.ledger import Account
-from stint_payouts.domain.payout import PayoutStatus
+from stint_payouts.domain.payout import Payout, PayoutStatus
+from stint_payouts.domain.reconciliation import ProviderTransfer
 
 
 class Outcome(StrEnum):
@@ -103,3 +104,11 @@ class RecordAttempt:
 @dataclass(frozen=True)
 class FireRetry:
     payout_id: str
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """Payouts as read after the provider's transfers were listed, and those transfers."""
+
+    payouts: tuple[Payout, ...]
+    transfers: tuple[ProviderTransfer, ...]

@@ -33,7 +33,6 @@ from stint_payouts.domain.payout import Payout, PayoutStatus, RetryPolicy
 from stint_payouts.domain.queries import LedgerFilter, Page, PayoutFilter
 from stint_payouts.domain.reconciliation import (
     IN_FLIGHT,
-    ProviderTransfer,
     ReconciliationReport,
     compare,
 )
@@ -338,11 +337,13 @@ def record_attempt(command: c.RecordAttempt, store: Store, context: Context) -> 
 # ---- reconciliation ------------------------------------------------------------------------
 
 
-def reconcile(
-    transfers: list[ProviderTransfer], store: Store, context: Context
-) -> ReconciliationReport:
-    """Compare every payout with the provider's transfers (fetched before this unit of work)."""
-    checked, drifts = compare(store.payouts.all(), transfers)
+def all_payouts(query: None, store: Store, context: Context) -> list[Payout]:
+    return list(store.payouts.all())
+
+
+def reconcile(command: c.Reconcile, store: Store, context: Context) -> ReconciliationReport:
+    """Compare the payouts with the provider's transfers; persist and return the report."""
+    checked, drifts = compare(command.payouts, command.transfers)
     report = ReconciliationReport(
         id=context.new_id(),
         run_time=context.now(),

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from stint_payouts.domain import commands as c
-from stint_payouts.domain.payout import Payout
+from stint_payouts.domain.payout import Payout, PayoutStatus
+from stint_payouts.domain.reconciliation import ReconciliationReport
 from stint_payouts.service_layer import handlers
 from stint_payouts.service_layer.ports import Provider, ProviderError, TransferRequest
 
@@ -47,3 +48,21 @@ def process_payout(run: Run, provider: Provider, payout_id: str) -> Payout | Non
         outcome = c.RecordAttempt(payout_id, attempt.attempt, failure=exc.reason)
     result: Payout | None = run(handlers.record_attempt, outcome)
     return result
+
+
+def reconcile(run: Run, provider: Provider) -> ReconciliationReport:
+    """Transfers are listed first, payouts read second: a payout exists before its transfer, so
+    every transfer listed has its payout in the read. A payout PAID in between (its transfer
+    made after the listing) is looked up again rather than reported missing."""
+    transfers = list(provider.list_transfers())
+    payouts: list[Payout] = run(handlers.all_payouts, None)
+    listed = {t.payout_id for t in transfers}
+    for payout in payouts:
+        if payout.status is PayoutStatus.PAID and payout.id not in listed:
+            found = provider.find_transfer(payout.id)
+            if found is not None:
+                transfers.append(found)
+    report: ReconciliationReport = run(
+        handlers.reconcile, c.Reconcile(tuple(payouts), tuple(transfers))
+    )
+    return report
