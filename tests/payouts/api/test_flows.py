@@ -3,6 +3,7 @@ stripe SDK to the simulator process, state and ledger read back over gRPC."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -182,3 +183,14 @@ async def test_cancelled_engagement_refunds_everything(
     assert totals[(Account.LEDGER_ACCOUNT_EMPLOYER_RECEIVABLE, e.employer_org_id)] == 0
     assert totals[(Account.LEDGER_ACCOUNT_ESCROW, e.id)] == 0
     assert db["payouts"].count_documents({"engagement_id": e.id}) == 0
+
+
+async def test_accounts_registered_while_approvals_arrive_release_every_payout(
+    client: PayoutsClient, feed: EventFeed
+) -> None:
+    students = [new_student() for _ in range(8)]
+    made = [engagement(s) for s in students]
+
+    await asyncio.gather(*(feed.approved(e) for e in made), *(client.register(s) for s in students))
+    for e in made:
+        await client.payout_in(e.id, PayoutStatus.PAYOUT_STATUS_PAID)

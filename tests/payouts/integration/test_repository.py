@@ -8,13 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 from stint_payouts.adapters.repository import LEDGER, PAYOUTS, MongoStore, ensure_indexes
+from stint_payouts.domain import commands as c
+from stint_payouts.domain.account import PayoutMethod, TaxFormStatus
 from stint_payouts.domain.escrow import EngagementSnapshot, Escrow
 from stint_payouts.domain.payout import Payout, PayoutStatus, RetryPolicy
+from stint_payouts.service_layer import handlers
+from stint_payouts.service_layer.handlers import Context
 from stint_runtime.clock import ManualClock
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 from stint_runtime.persistence.mongo import Client
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from stint_runtime.values import Money
+from stint_runtime.values import Actor, Money
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -77,3 +81,24 @@ def test_a_retrying_payout_keeps_its_timer_and_a_stale_save_loses(units: UnitOfW
     stale.start_attempt(NOW)
     with pytest.raises(ConcurrencyConflict):
         units.run(lambda uow: MongoStore(uow).payouts.save(stale))
+
+
+def test_an_account_registered_during_an_approval_conflicts_instead_of_missing_it(
+    units: UnitOfWorkFactory,
+) -> None:
+    context = Context(units.clock)
+    engagement = snapshot()
+    student = Actor(engagement.student_id, "student")
+    register = c.RegisterPayoutAccount(
+        student, PayoutMethod.BANK_ACCOUNT, "acct_0000001234", "US", "USD", TaxFormStatus.VERIFIED
+    )
+    approved = c.RecordEngagement(c.Outcome.APPROVED, engagement)
+    with units() as approval:
+        handlers.record_engagement(approved, MongoStore(approval), context)  # sees no account
+        with pytest.raises(ConcurrencyConflict):
+            units.run(lambda uow: handlers.register_account(register, MongoStore(uow), context))
+        approval.commit()
+    units.run(lambda uow: handlers.register_account(register, MongoStore(uow), context))
+    payout = units.db[PAYOUTS].find_one({"engagement_id": engagement.engagement_id})
+    assert payout is not None
+    assert payout["status"] == PayoutStatus.PENDING.value

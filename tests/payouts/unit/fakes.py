@@ -128,6 +128,9 @@ class FakeAccounts:
         account.version += 1
         self.state.accounts[account.student_id] = copy.deepcopy(account)
 
+    def serialize(self, student_id: str) -> None:
+        """Units of work on the fake database never overlap."""
+
 
 class FakeLedger:
     def __init__(self, state: State) -> None:

@@ -43,6 +43,7 @@ ACCOUNTS = "payout_accounts"
 LEDGER = "ledger_entries"
 REPORTS = "reconciliation_reports"
 SCHEDULES = "schedules"
+STUDENT_LOCKS = "student_locks"
 RECONCILIATION = "reconciliation"
 RECONCILE_TIMER = "reconcile"
 
@@ -251,6 +252,11 @@ class MongoAccounts:
             return
         account.version = self.uow.replace_if_version(
             ACCOUNTS, account_document(account), account.version
+        )
+
+    def serialize(self, student_id: str) -> None:
+        self.uow.db[STUDENT_LOCKS].update_one(
+            {"_id": student_id}, {"$inc": {"changes": 1}}, upsert=True, session=self.uow.session
         )
 
 

@@ -91,6 +91,7 @@ def record_engagement(command: c.RecordEngagement, store: Store, context: Contex
     store.escrows.save(escrow)
     if student_share > 0:
         amount = Money(student_share, escrow.currency)
+        store.accounts.serialize(snapshot.student_id)
         store.payouts.add(
             Payout.create(
                 engagement_id=snapshot.engagement_id,
@@ -140,6 +141,7 @@ def register_account(
     if not command.actor.is_student:
         raise PermissionDenied("only a student registers its payout account")
     now = context.now()
+    store.accounts.serialize(command.actor.subject)
     existing = store.accounts.get(command.actor.subject)
     account = PayoutAccount(
         student_id=command.actor.subject,

@@ -83,6 +83,15 @@ class AccountRepository(Protocol):
     def put(self, account: PayoutAccount) -> None:
         """Insert (version 0) or replace if unchanged since loaded; bumps the version."""
 
+    def serialize(self, student_id: str) -> None:
+        """Make this unit of work conflict with every other that serializes the same student.
+
+        Registering an account reads the student's payouts and creating a payout reads the
+        account: under snapshot isolation both could commit unaware of each other and leave a
+        payout HELD for an account that exists. A write both make turns that into a conflict,
+        and the loser is retried on the winner's state.
+        """
+
 
 class Ledger(Protocol):
     def record(self, transaction: Transaction) -> None:
