@@ -307,6 +307,7 @@ def start_attempt(command: c.StartAttempt, store: Store, context: Context) -> At
     now = context.now()
     if payout.status is S.PENDING:
         if hold is not None:
+            store.accounts.serialize(payout.student_id)
             payout.hold(hold, now)
             store.payouts.save(payout)
             return None
