@@ -32,6 +32,7 @@ from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 EVENT_WAIT = 60.0
+DESTINATION = "acct_PRIVATEDESTINATION9876"
 
 
 @pytest.fixture
@@ -100,7 +101,11 @@ async def test_an_approved_engagement_is_paid_and_applications_marks_it_paid(
                 engagement.id, PayoutStatus.PAYOUT_STATUS_HELD, limit=EVENT_WAIT
             )
             assert held.amount == listing.fee
-            await money.register(Who(student.subject, "student"), currency=listing.fee.currency)
+            await money.register(
+                Who(student.subject, "student"),
+                currency=listing.fee.currency,
+                destination=DESTINATION,
+            )
             paid = await money.payout_in(
                 engagement.id, PayoutStatus.PAYOUT_STATUS_PAID, limit=EVENT_WAIT
             )
@@ -111,5 +116,9 @@ async def test_an_approved_engagement_is_paid_and_applications_marks_it_paid(
             assert done.status == EngStatus.ENGAGEMENT_STATUS_PAID
         for process in processes.values():
             assert process.stop() == 0
+        log = (tmp_path / "payouts-1.log").read_text(errors="replace")
+        assert "payouts" in log  # the service did log
+        assert DESTINATION not in log
+        assert DESTINATION[:-4] not in log
     finally:
         provider.stop()
