@@ -36,7 +36,21 @@ from stint_runtime.settings import (
 )
 from stint_runtime.stack.backends import Backend, BackendError, infrastructure
 from stint_runtime.stack.embedded import LOOPBACK
-from stint_runtime.stack.processes import ManagedProcess, PortInUseError, port_in_use, stop_all
+from stint_runtime.stack.payment_provider import (
+    DEFAULT_PORT as PAYMENT_PROVIDER_PORT,
+)
+from stint_runtime.stack.payment_provider import (
+    ProviderServer,
+    serve_in_background,
+    simulator_url,
+)
+from stint_runtime.stack.processes import (
+    ManagedProcess,
+    PortInUseError,
+    free_port,
+    port_in_use,
+    stop_all,
+)
 
 PROGRESS_EVERY_SECONDS = 2.0
 POLL_SECONDS = 0.25
@@ -214,9 +228,34 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def service_process(name: str, options: RunOptions, backend: Backend) -> Service:
+# ---- payments: the provider simulator payouts talks to (only when payouts exists) ----------
+
+
+def payment_provider_port(env: Mapping[str, str]) -> int:
+    raw = env.get("STINT_PAYMENT_PROVIDER_PORT", "")
+    return int(raw) if raw.isdigit() else PAYMENT_PROVIDER_PORT
+
+
+def start_payment_provider(data_dir: Path, env: Mapping[str, str]) -> ProviderServer | None:
+    """The simulator, in this process, unless a real provider endpoint is configured; on its
+    port (STINT_PAYMENT_PROVIDER_PORT, default 12111) or, when that is taken, on a free one."""
+    if env.get("STINT_PAYOUTS_PROVIDER_API_BASE") is not None:
+        return None
+    port = payment_provider_port(env)
+    if port_in_use(LOOPBACK, port):
+        port = free_port()
+    return serve_in_background(data_dir / "payment-provider", port)
+
+
+# ---- services --------------------------------------------------------------------------------
+
+
+def service_process(
+    name: str, options: RunOptions, backend: Backend, extra_env: Mapping[str, str]
+) -> Service:
     port, metrics_port = options.grpc_ports[name], options.metrics_ports[name]
     env = {
+        **extra_env,
         **backend.endpoints.as_env(),
         "STINT_GRPC_PORT": str(port),
         "STINT_METRICS_PORT": str(metrics_port),
@@ -326,7 +365,18 @@ def run(options: RunOptions) -> None:
         smtp_port=options.smtp_port,
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
-        services = [service_process(name, options, backend) for name in names]
+        provider = None
+        payouts_env: dict[str, str] = {}
+        if "payouts" in names:
+            provider = start_payment_provider(options.data_dir, os.environ)
+        if provider is not None:
+            url = simulator_url(provider.server_address[1])
+            payouts_env["STINT_PAYOUTS_PROVIDER_API_BASE"] = url
+            say(f"  payment provider simulator on {url}")
+        services = [
+            service_process(n, options, backend, payouts_env if n == "payouts" else {})
+            for n in names
+        ]
         try:
             if services:
                 say(f"stint: starting {', '.join(names)}")
@@ -341,6 +391,9 @@ def run(options: RunOptions) -> None:
             if any(s.process.running() for s in services):
                 say("stint: stopping services")
                 stop_all([s.process for s in services], options.stop_grace)
+            if provider is not None:
+                provider.shutdown()
+                provider.server_close()
             say("stint: stopping the infrastructure")
     say("stint: stopped")
 

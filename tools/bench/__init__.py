@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.bench import listings_search, notifications_delivery, outbox_relay
+from tools.bench import listings_search, notifications_delivery, outbox_relay, payouts_latency
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "listings_search": listings_search.run,
-    "notifications_delivery": notifications_delivery.run,
     "outbox_relay": outbox_relay.run,
+    "payouts_latency": payouts_latency.run,
+    "notifications_delivery": notifications_delivery.run,
 }

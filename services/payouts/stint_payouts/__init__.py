@@ -1,0 +1,1 @@
+"""Payouts: payee accounts, escrow, payouts and a double-entry ledger."""
