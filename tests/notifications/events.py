@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.message import Message
 from stint.applications.v1 import events_pb2 as applications_events
+from stint.applications.v1 import resources_pb2 as applications_resources
 from stint.common.v1 import money_pb2
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2 as listings_events
@@ -37,6 +38,7 @@ def build_event(
     skills: tuple[str, ...] = ("python",),
     remote: bool = True,
     fee_minor: int = 50_000,
+    author: applications_resources.Party.ValueType = applications_resources.PARTY_STUDENT,
 ) -> Message:
     """An event of type `full_name` about `student` and `org`, as the producing service sends it."""
     cls = event_class(full_name)
@@ -82,6 +84,22 @@ def build_event(
     if "employer_org_id" in fields:
         event.employer_org_id = org  # type: ignore[attr-defined]
         event.engagement_id = "eng-1"  # type: ignore[attr-defined]
+    if "author" in fields:
+        # A message in the engagement's thread, by `author` (the student or `creator`).
+        event.message_id = "msg-1"  # type: ignore[attr-defined]
+        event.listing_id = listing_id  # type: ignore[attr-defined]
+        event.student_id = student  # type: ignore[attr-defined]
+        event.author = author  # type: ignore[attr-defined]
+        by_student = author == applications_resources.PARTY_STUDENT
+        event.author_id = student if by_student else creator  # type: ignore[attr-defined]
+    if "invitation" in fields:
+        invitation = event.invitation  # type: ignore[attr-defined]
+        invitation.id = "inv-1"
+        invitation.listing_id = listing_id
+        invitation.employer_org_id = org
+        invitation.student_id = student
+        invitation.invited_by = creator
+        event.invitation_id = "inv-1"  # type: ignore[attr-defined]
     if "amount" in fields:
         event.amount.CopyFrom(fee)  # type: ignore[attr-defined]
     if "reason" in fields:

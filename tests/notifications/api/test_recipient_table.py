@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 from pymongo.database import Database
+from stint.applications.v1 import events_pb2 as applications_events
+from stint.applications.v1 import resources_pb2 as applications_resources
+from stint.notifications.v1 import resources_pb2 as r
 from stint_notifications.domain.recipients import RECIPIENTS
 
 from tests.notifications.events import build_event
@@ -149,3 +152,72 @@ async def test_listing_titles_learned_from_listings_events_name_the_listing(
     body = message.get_body(("plain",))
     assert body is not None
     assert "Survey app" in body.get_content()
+
+
+MESSAGE = "stint.applications.v1.MessagePosted"
+
+
+async def test_an_employers_message_tells_the_student_and_nobody_in_the_org(
+    client: NotificationsClient, feed: EventFeed, mailbox: Mailbox, db: Database[Any]
+) -> None:
+    people = await cast(client)
+    event = build_event(
+        MESSAGE,
+        student=people.student.subject,
+        org=people.org,
+        creator=people.creator.subject,
+        author=applications_resources.PARTY_EMPLOYER,
+    )
+    event_id = await feed.publish(event)
+
+    (message,) = await mailbox.wait_for(people.student.email, 1)
+    assert message["X-Stint-Event-Type"] == MESSAGE
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "New message about" in text.get_content()
+    told = {doc["user_id"] for doc in db["notifications"].find({"event_id": event_id})}
+    assert told == {people.student.subject}
+    for who in [*people.members, people.creator, people.admin]:
+        assert mailbox.to(who.email) == []
+
+
+async def test_a_message_follows_the_preferences_of_its_threads_category(
+    client: NotificationsClient, feed: EventFeed, mailbox: Mailbox, db: Database[Any]
+) -> None:
+    people = await cast(client)
+    student = people.student
+    await client.preferences(
+        student,
+        channels=[r.CHANNEL_IN_APP],
+        categories=[
+            r.CategoryChannels(category=r.CATEGORY_APPLICATIONS, channels=[r.CHANNEL_EMAIL])
+        ],
+    )
+
+    def by_employer(thread: str) -> applications_events.MessagePosted:
+        event = build_event(
+            MESSAGE,
+            student=student.subject,
+            org=people.org,
+            creator=people.creator.subject,
+            author=applications_resources.PARTY_EMPLOYER,
+        )
+        assert isinstance(event, applications_events.MessagePosted)
+        if thread == "application":
+            event.engagement_id = ""
+            event.application_id = "app-1"
+        return event
+
+    # Same key, so the application thread's message (emailed) arrives after the other.
+    in_engagement = await feed.publish(by_employer("engagement"))
+    in_application = await feed.publish(by_employer("application"))
+    await mailbox.wait_for(student.email, 1)
+
+    def channels(event_id: str) -> set[str]:
+        inbox = {"in_app" for _ in db["notifications"].find({"event_id": event_id})}
+        sent = {d["channel"] for d in db["deliveries"].find({"event_id": event_id})}
+        return inbox | sent
+
+    assert channels(in_engagement) == {"in_app"}
+    assert channels(in_application) == {"email"}
+    assert len(mailbox.to(student.email)) == 1

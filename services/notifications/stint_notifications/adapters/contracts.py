@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message as ProtoMessage
 from stint.applications.v1 import events_pb2 as applications_events
+from stint.applications.v1 import resources_pb2 as applications_resources
 from stint.common.v1 import money_pb2
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2 as listings_events
@@ -19,7 +20,7 @@ from stint_runtime.values import Money
 
 from stint_notifications.domain.channels import Category, Channel, SkillAlertFrequency
 from stint_notifications.domain.contacts import Contact
-from stint_notifications.domain.facts import EventFacts
+from stint_notifications.domain.facts import EventFacts, Party
 from stint_notifications.domain.planning import InboxItem
 from stint_notifications.domain.preferences import Preferences
 from stint_notifications.domain.skills import ListingSummary, SkillSubscription, skill_key
@@ -49,6 +50,11 @@ FREQUENCIES = {
     SkillAlertFrequency.OFF: r.SKILL_ALERT_FREQUENCY_OFF,
 }
 FREQUENCIES_BACK = {v: k for k, v in FREQUENCIES.items()}
+AUTHORS = {
+    applications_resources.PARTY_STUDENT: Party.STUDENT,
+    applications_resources.PARTY_EMPLOYER: Party.EMPLOYER,
+    applications_resources.PARTY_PLATFORM: Party.PLATFORM,
+}
 
 
 def amount_text(money: Money) -> str:
@@ -85,6 +91,28 @@ def facts_of(event: ProtoMessage, envelope: EventEnvelope) -> EventFacts:
             creator_id=listing.created_by,
             listing_id=event.listing_id,
             values={**values, "reason": reason or listing.moderation_reason},
+        )
+    if isinstance(event, applications_events.MessagePosted):
+        values["listing"] = event.listing_id
+        thread = {"application_id": event.application_id, "engagement_id": event.engagement_id}
+        values.update({name: value for name, value in thread.items() if value})
+        return EventFacts(
+            **base,
+            student_id=event.student_id,
+            org_id=event.employer_org_id,
+            listing_id=event.listing_id,
+            author=AUTHORS.get(event.author),
+            values=values,
+        )
+    if isinstance(event, applications_events.StudentInvited):
+        invitation = event.invitation
+        values["listing"] = invitation.listing_id
+        return EventFacts(
+            **base,
+            student_id=invitation.student_id,
+            org_id=invitation.employer_org_id,
+            listing_id=invitation.listing_id,
+            values=values,
         )
     if isinstance(event, _APPLICATION_EVENTS):
         application = event.application

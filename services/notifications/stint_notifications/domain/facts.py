@@ -5,8 +5,17 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from stint_notifications.domain.recipients import Route
+
+
+class Party(StrEnum):
+    """Who wrote a message in a thread (the platform and unknown authors have no other side)."""
+
+    STUDENT = "student"
+    EMPLOYER = "employer"
+    PLATFORM = "platform"
 
 
 @dataclass(frozen=True)
@@ -21,11 +30,17 @@ class EventFacts:
     org_id: str = ""
     creator_id: str = ""
     listing_id: str = ""
+    author: Party | None = None
     values: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def short_type(self) -> str:
         return self.event_type.rsplit(".", 1)[-1]
+
+    @property
+    def in_engagement(self) -> bool:
+        """The event is about an engagement (not an application or a listing)."""
+        return bool(self.values.get("engagement_id"))
 
 
 class _Blank(dict[str, str]):

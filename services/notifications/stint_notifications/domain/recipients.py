@@ -1,8 +1,9 @@
 """THE declared table: which event tells whom, in which category, with which words.
 
-Audiences are resolved from the ids the event carries (student, employer org, listing creator)
-and from registered contacts (an org's employer contacts, admins). ListingPublished goes to
-matching skill subscribers through a resumable fan-out job instead of a direct lookup.
+Audiences are resolved from the ids the event carries (student, employer org, listing creator,
+a message's author) and from registered contacts (an org's employer contacts, admins).
+ListingPublished goes to matching skill subscribers through a resumable fan-out job instead of a
+direct lookup.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ class Audience(StrEnum):
     EMPLOYER_ORG = "employer_org"
     LISTING_CREATOR = "listing_creator"
     ADMINS = "admins"
+    # The side of a message thread that did not write the message: the org or the student.
+    OTHER_PARTY = "other_party"
     SKILL_SUBSCRIBERS = "skill_subscribers"
 
 
@@ -30,6 +33,13 @@ class Route:
     category: Category
     title: str
     body: str
+    engagement_category: Category | None = None
+    """The category instead when the event is about an engagement (a thread in its later stage)."""
+
+    def category_for(self, in_engagement: bool) -> Category:
+        if in_engagement and self.engagement_category is not None:
+            return self.engagement_category
+        return self.category
 
 
 S, ORG = Audience.STUDENT, Audience.EMPLOYER_ORG
@@ -44,6 +54,12 @@ RECIPIENTS: Mapping[str, Route] = {
         Category.LISTINGS,
         "Your listing was not approved",
         "\u201c{listing}\u201d was not approved by moderation: {reason}",
+    ),
+    L + "ListingApproved": Route(
+        (Audience.LISTING_CREATOR,),
+        Category.LISTINGS,
+        "Your listing was approved",
+        "\u201c{listing}\u201d was approved by moderation: you can publish it now.",
     ),
     L + "ListingExpired": Route(
         (ORG,),
@@ -112,6 +128,20 @@ RECIPIENTS: Mapping[str, Route] = {
         "Your application expired",
         "The employer did not decide on your application to \u201c{listing}\u201d in time. "
         "It is closed, and you are free to apply elsewhere.",
+    ),
+    A + "StudentInvited": Route(
+        (S,),
+        Category.APPLICATIONS,
+        "You are invited to apply",
+        "You are invited to apply to \u201c{listing}\u201d by an employer you worked with.",
+    ),
+    # The text stays out of the event and so out of the notice: the recipient reads it in the app.
+    A + "MessagePosted": Route(
+        (Audience.OTHER_PARTY,),
+        Category.APPLICATIONS,
+        "New message",
+        "New message about \u201c{listing}\u201d. Read and answer it in the conversation.",
+        engagement_category=Category.ENGAGEMENTS,
     ),
     # ---- engagements -----------------------------------------------------------------------
     A + "EngagementStarted": Route(

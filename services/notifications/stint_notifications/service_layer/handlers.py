@@ -38,7 +38,7 @@ from stint_notifications.domain.webhooks import (
     new_secret,
     url_host,
 )
-from stint_notifications.service_layer.audiences import audience_user_ids
+from stint_notifications.service_layer.audiences import audience_user_ids, reaches_org
 
 FANOUT_TIMER = "step"
 DIGEST_TIMER = "send"
@@ -178,7 +178,7 @@ def notify(facts: EventFacts, payload: str, store: MongoStore, ctx: Context) -> 
     notice = Notice(
         key=facts.event_id,
         event_type=facts.event_type,
-        category=route.category,
+        category=route.category_for(facts.in_engagement),
         message=message_of(route, values),
         now=now,
         payload=payload,
@@ -191,7 +191,7 @@ def notify(facts: EventFacts, payload: str, store: MongoStore, ctx: Context) -> 
         store.contact_ids(users),
         store.webhooks_of(users),
     )
-    if Audience.EMPLOYER_ORG in route.audiences:
+    if reaches_org(route, facts):
         plan.extend(plan_for_org_webhooks(notice, store.webhooks_of([facts.org_id])))
     store.add(plan, now)
     return plan
