@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -50,14 +51,24 @@ class Timers:
     handlers: Mapping[str, TimerHandler]
 
 
+class Worker(Protocol):
+    """A background part of a service (e.g. calls to an outside system made outside any
+    transaction): started before the service reports SERVING, stopped first on shutdown."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
-    """What a service serves, publishes, consumes and schedules."""
+    """What a service serves, publishes, consumes and schedules, and its background workers."""
 
     bindings: Sequence[ServiceBinding]
     publishes: Sequence[str] = ()
     consumes: Mapping[str, Handler] = field(default_factory=dict)
     timers: Sequence[Timers] = ()
+    workers: Sequence[Worker] = ()
 
     def consumed_topics(self) -> list[str]:
         return sorted({topic_of(event_type) for event_type in self.consumes})
@@ -96,6 +107,7 @@ class ServiceApp:
         self.relay: OutboxRelay | None = None
         self.subscriber: Subscriber | None = None
         self.scanners: list[TimerScanner] = []
+        self.workers: list[Worker] = []
         self.readiness = Readiness(settings.unhealthy_after_seconds)
         self.metrics: MetricsEndpoint | None = None
         self._publisher: KafkaPublisher | None = None
@@ -173,6 +185,9 @@ class ServiceApp:
             )
             await scanner.start()
             self.scanners.append(scanner)
+        for worker in definition.workers:
+            await worker.start()
+            self.workers.append(worker)
         await self.server.start()
         self._watch = asyncio.create_task(self._watch_readiness(), name="readiness")
         log.info(
@@ -202,6 +217,11 @@ class ServiceApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
+        for worker in reversed(self.workers):
+            try:
+                await worker.stop()
+            except Exception:
+                log.exception("stopping a worker failed")
         grace = self.settings.shutdown_grace_seconds
         draining = []
         if self.server is not None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from stint.notifications.v1 import service_pb2_grpc
 from stint.topics import NOTIFICATIONS
 from stint_runtime.clock import Clock
 from stint_runtime.grpc.server import ServiceBinding
-from stint_runtime.service import Runtime, ServiceApp, ServiceDefinition, Timers
+from stint_runtime.service import Runtime, ServiceApp, ServiceDefinition, Timers, Worker
 from stint_runtime.settings import StintSettings
 
 from stint_notifications.adapters.webhooks import resolve
@@ -21,7 +21,7 @@ from stint_notifications.entrypoints.servicer import NotificationsServicer
 from stint_notifications.service_layer.handlers import Resolver
 
 
-def definition(app: NotificationsApp) -> ServiceDefinition:
+def definition(app: NotificationsApp, workers: Sequence[Worker] = ()) -> ServiceDefinition:
     return ServiceDefinition(
         bindings=[
             ServiceBinding(
@@ -36,11 +36,13 @@ def definition(app: NotificationsApp) -> ServiceDefinition:
         timers=[
             Timers(collection, handlers) for collection, handlers in app.timer_handlers().items()
         ],
+        workers=workers,
     )
 
 
 class NotificationsService(ServiceApp):
-    """The runtime's ServiceApp plus the dispatcher that sends deliveries outside transactions."""
+    """The runtime's ServiceApp for notifications, with the dispatcher (it sends deliveries
+    outside transactions) as its worker."""
 
     def __init__(
         self,
@@ -67,15 +69,5 @@ class NotificationsService(ServiceApp):
             resolver=self._resolver,
             senders=self._senders,
         )
-        return definition(self.app)
-
-    async def start(self) -> None:
-        await super().start()
-        assert self.app is not None
-        self.dispatcher = Dispatcher(self.app, self.settings.timer_poll_seconds)
-        await self.dispatcher.start()
-
-    async def stop(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        await super().stop()
+        self.dispatcher = Dispatcher(self.app, runtime.settings.timer_poll_seconds)
+        return definition(self.app, workers=[self.dispatcher])

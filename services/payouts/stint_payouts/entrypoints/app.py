@@ -3,11 +3,13 @@ background processor that makes the provider calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stint.payouts.v1 import service_pb2_grpc
 from stint.topics import PAYOUTS
 from stint_runtime.clock import Clock
 from stint_runtime.grpc.server import ServiceBinding
-from stint_runtime.service import Runtime, ServiceApp, ServiceDefinition, Timers
+from stint_runtime.service import Runtime, ServiceApp, ServiceDefinition, Timers, Worker
 from stint_runtime.settings import StintSettings
 
 from stint_payouts.bootstrap import PayoutsApp, bootstrap_units
@@ -23,7 +25,7 @@ DEV_KEY_IN_PRODUCTION = (
 )
 
 
-def definition(app: PayoutsApp) -> ServiceDefinition:
+def definition(app: PayoutsApp, workers: Sequence[Worker] = ()) -> ServiceDefinition:
     return ServiceDefinition(
         bindings=[
             ServiceBinding(
@@ -38,6 +40,7 @@ def definition(app: PayoutsApp) -> ServiceDefinition:
         timers=[
             Timers(collection, handlers) for collection, handlers in app.timer_handlers().items()
         ],
+        workers=workers,
     )
 
 
@@ -48,7 +51,7 @@ def build(runtime: Runtime, settings: PayoutsSettings | None = None) -> ServiceD
 
 
 class PayoutsService(ServiceApp):
-    """The runtime's ServiceApp plus the payout processor, started last and stopped first."""
+    """The runtime's ServiceApp for payouts, with the payout processor as its worker."""
 
     def __init__(
         self,
@@ -71,19 +74,9 @@ class PayoutsService(ServiceApp):
         ):
             raise RuntimeError(DEV_KEY_IN_PRODUCTION)
         self.app = bootstrap_units(runtime.units, self.payouts_settings, self._provider)
-        return definition(self.app)
-
-    async def start(self) -> None:
-        await super().start()
-        assert self.app is not None
         self.processor = PayoutProcessor(
             self.app,
             self.payouts_settings.processor_poll_seconds,
             self.payouts_settings.processor_concurrency,
         )
-        await self.processor.start()
-
-    async def stop(self) -> None:
-        if self.processor is not None:
-            await self.processor.stop()
-        await super().stop()
+        return definition(self.app, workers=[self.processor])
