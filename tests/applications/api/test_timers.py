@@ -3,7 +3,7 @@ restart case runs the real process in tests/applications/process)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -15,8 +15,10 @@ from tests.applications.api.kit import (
     EMPLOYER,
     ApplicationsClient,
     AppStatus,
+    Engagement,
     EngStatus,
     EventFeed,
+    Who,
     eventually,
     new_student,
     published_events,
@@ -25,6 +27,39 @@ from tests.applications.builders import NOW
 
 pytestmark = pytest.mark.integration
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+Sentinel = tuple[Engagement, Who]
+
+
+async def sentinel_engagements(
+    client: ApplicationsClient, feed: EventFeed, clock: ManualClock
+) -> list[Sentinel]:
+    """Two active engagements for full_scan, on a listing due ten days after the others."""
+    now = clock.now()
+    clock.set(now + 10 * DAY)
+    listing = await feed.published(seats=2)
+    students = [new_student(), new_student()]
+    sentinels = [(await client.engaged(listing.id, who), who) for who in students]
+    clock.set(now)
+    return sentinels
+
+
+async def full_scan(
+    client: ApplicationsClient, clock: ManualClock, sentinels: list[Sentinel], at: datetime
+) -> None:
+    """Move the clock to `at`; return once the engagement timer scanner finished a pass there.
+
+    A sentinel submitted seven days and a minute before is auto-approved in a pass that read it
+    after it was stored; a second one, submitted once the first was approved, in a later pass,
+    so the pass that would fire anything else due by `at` (in due order) is over.
+    """
+    for engagement, student in sentinels:
+        clock.set(at - 7 * DAY - MINUTE)
+        await client.submit(engagement, student)
+        clock.set(at)
+        await client.wait_engagement(engagement.id, EngStatus.ENGAGEMENT_STATUS_AUTO_APPROVED)
 
 
 async def test_auto_approval_counts_from_the_last_submission(
@@ -86,9 +121,11 @@ async def test_an_engagement_with_no_submission_expires_after_due_date_and_grace
     due = idle.due_date.ToDatetime(tzinfo=UTC)
     assert idle.deadline_time.ToDatetime(tzinfo=UTC) == due + 3 * DAY
 
+    sentinels = await sentinel_engagements(client, feed, clock)
+
     latecomer = new_student()
     late_offer = await client.offered(listing.id, latecomer)
-    clock.set(due + 3 * DAY - HOUR)
+    await full_scan(client, clock, sentinels, at=due + 3 * DAY - HOUR)
     assert (await client.get_engagement(idle.id)).status == EngStatus.ENGAGEMENT_STATUS_ACTIVE
     seat_taken = service_pb2.AcceptOfferRequest(
         application_id=late_offer.id, expected_version=late_offer.version
