@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stint.listings.v1 import service_pb2, service_pb2_grpc
@@ -20,6 +21,8 @@ from stint_runtime.stack.processes import ManagedProcess
 from tests.support.grpc_listings import create_request
 from tests.support.service_probe import SEEN, SLOW_CALL_STARTED
 from tests.support.service_process import wait_serving
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVING = health_pb2.HealthCheckResponse.SERVING

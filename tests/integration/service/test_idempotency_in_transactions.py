@@ -25,6 +25,8 @@ from stint_runtime.settings import StintSettings
 from tests.support.grpc_listings import create_request
 from tests.support.service_probe import PROBES, build
 
+pytestmark = pytest.mark.integration
+
 SUBJECT = "emp-1"
 
 

@@ -18,6 +18,8 @@ from stint_runtime.telemetry import flush_telemetry
 from tests.support.grpc_listings import create_request
 from tests.support.service_probe import HANDLER_SPAN, SEEN, build
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 async def traced_app(
