@@ -19,11 +19,11 @@ from tests.applications.api.kit import (
     EngStatus,
     EventFeed,
     Who,
-    eventually,
     new_student,
     published_events,
 )
 from tests.applications.builders import NOW
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 HOUR = timedelta(hours=1)
