@@ -33,6 +33,8 @@ async def position_at_end(bootstrap_servers: str, group_id: str, topics: Sequenc
             for topic in topics
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
+        if not partitions:
+            return  # no topic yet: nothing to skip
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit(ends)
