@@ -45,3 +45,19 @@ def mongo(infra: Endpoints) -> Iterator[Client]:
     client = connect(settings_for(infra))
     yield client
     client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the real broker or database must say so: `-m "not integration"` skips it."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "infra" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("integration") is None
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using the infrastructure without the integration (or e2e) marker:\n  "
+            + "\n  ".join(unmarked)
+        )

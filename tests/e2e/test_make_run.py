@@ -1,7 +1,8 @@
 """`make run` in a fresh clone: everything comes up, and SIGTERM or Ctrl-C leaves nothing behind.
 
-The clone is of the committed HEAD. To try uncommitted changes first, STINT_E2E_WORKTREE copies
-them over the clone: `1` for all of them, or space-separated paths to limit it to those.
+The clone is of the working tree as it is, uncommitted changes included (what is tested is
+what is on disk; in CI, a clean checkout, that is the commit), without anything git ignores
+(no environment, no generated code).
 """
 
 from __future__ import annotations
@@ -36,27 +37,33 @@ STOP_TIMEOUT = 90.0  # services get their shutdown grace before the stack stops
 INHERITED_TO_DROP = ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "STINT_STACK_BACKEND")
 
 
-def overlay_working_tree(clone: Path, pathspecs: list[str]) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "--modified", "--others", "--exclude-standard", "-z", "--", *pathspecs],
-        cwd=REPOSITORY,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+def overlay_working_tree(clone: Path) -> None:
+    """Make the clone of HEAD match the working tree: changed, new and deleted files."""
+
+    def listed(*options: str) -> list[str]:
+        output = subprocess.run(
+            ["git", "ls-files", "-z", "--exclude-standard", *options],
+            cwd=REPOSITORY,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        return list(filter(None, output.split("\0")))
+
+    for name in listed("--deleted"):
+        (clone / name).unlink(missing_ok=True)
+    for name in listed("--modified", "--others"):
         source = REPOSITORY / name
         if source.is_file():
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             (clone / name).write_bytes(source.read_bytes())
+            (clone / name).chmod(source.stat().st_mode)
 
 
 @pytest.fixture(scope="module")
 def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clone = tmp_path_factory.mktemp("clone") / "stint"
     subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(clone)], check=True)
-    overlay = os.environ.get("STINT_E2E_WORKTREE", "")
-    if overlay:
-        overlay_working_tree(clone, [] if overlay == "1" else overlay.split())
+    overlay_working_tree(clone)
     return clone
 
 

@@ -21,7 +21,11 @@ from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
 
+from tests.support.waiting import eventually
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The shared wait under the name the messaging and outbox tests import.
+wait_for = eventually
 Records = list[Any]
 
 
@@ -104,22 +108,6 @@ async def committed_offset(bootstrap_servers: str, group_id: str, topic: str) ->
     finally:
         await consumer.stop()
     return offset
-
-
-async def wait_for(
-    condition: Callable[[], Any], *, limit: float = 30.0, what: str = "condition"
-) -> None:
-    """Poll a (sync or async) condition until it is truthy; fail with `what` after `limit` s."""
-    deadline = time.monotonic() + limit
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def start_child(module: str, args: Sequence[str], log_path: Path) -> subprocess.Popen[str]:

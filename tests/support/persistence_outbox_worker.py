@@ -28,7 +28,7 @@ from stint_runtime.persistence.outbox import OutboxRelay
 from stint_runtime.persistence.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from stint_runtime.settings import StintSettings
 
-from tests.support.messaging_kit import wait_for
+from tests.support.waiting import eventually
 
 HANGING_ORDER = "order-hanging"
 
@@ -92,7 +92,7 @@ async def relay_until_drained(
             else OutboxRelay(client, database, publisher, poll_interval=0.05)
         )
         await relay.start()
-        await wait_for(lambda: relay.pending_count() == 0, limit=60, what="an empty outbox")
+        await eventually(lambda: relay.pending_count() == 0, limit=60, what="an empty outbox")
         await relay.stop()
     print("drained", flush=True)
 

@@ -1,16 +1,18 @@
 """A small service on the whole runtime (ServiceApp), to test the runtime end to end.
 
 It serves two RPCs of the real ListingsService contract. CreateListing stores a document and
-emits ListingSubmitted through the outbox; titled "slow:<seconds>", it waits before committing.
-GetListing returns the document, after a pause for ids that start with "slow-" (to hold a call
-in flight). It consumes its own ListingSubmitted events and records each one in the `seen`
-collection inside a span of its own. Not a Stint service.
+emits ListingSubmitted through the outbox; titled "hold:<name>", it first waits inside its
+transaction (before its writes: the embedded database conflicts concurrent inserts) at the
+barrier <name>. GetListing returns the document; for an id "hold-<name>" it first waits at the
+barrier <name> (a call held in flight). A barrier is a document in the `barriers` collection:
+the probe counts its entries and waits until the test releases it (see entered / release). It
+consumes its own ListingSubmitted events and records each one in the `seen` collection inside a
+span of its own. Not a Stint service.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import time
 import uuid
@@ -20,6 +22,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from opentelemetry import trace
+from pymongo.database import Database
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.listings.v1 import events_pb2, resources_pb2, service_pb2, service_pb2_grpc
 from stint.topics import LISTINGS
@@ -31,14 +34,42 @@ from stint_runtime.service import Runtime, ServiceDefinition, run_service
 from stint_runtime.settings import StintSettings
 from stint_runtime.stack.processes import ManagedProcess
 
+from tests.support.waiting import eventually
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PROBES = "probes"
 SEEN = "seen"
+BARRIERS = "barriers"
 HANDLER_SPAN = "probe.handle-listing-submitted"
-SLOW_CALL_STARTED = "slow call started"
-log = logging.getLogger("stint.tests.probe")
+BARRIER_LIMIT_SECONDS = 120.0
 tracer = trace.get_tracer("stint.tests.probe")
+
+
+def wait_at_barrier(db: Database[Any], name: str) -> None:
+    """Blocking: mark the barrier entered, then wait until the test releases it."""
+    barriers = db[BARRIERS]
+    barriers.update_one({"_id": name}, {"$inc": {"entered": 1}}, upsert=True)
+    deadline = time.monotonic() + BARRIER_LIMIT_SECONDS
+    while barriers.find_one({"_id": name, "released": True}) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"barrier {name} never released")
+        time.sleep(0.02)
+
+
+async def entered(db: Database[Any], name: str, times: int = 1, limit: float = 60.0) -> None:
+    """Wait until the probe reached the barrier `name` `times` times (calls are held there)."""
+    await eventually(
+        lambda: asyncio.to_thread(db[BARRIERS].find_one, {"_id": name, "entered": {"$gte": times}}),
+        limit=limit,
+        what=f"the probe to reach the barrier {name} {times} time(s)",
+    )
+
+
+async def release(db: Database[Any], name: str) -> None:
+    await asyncio.to_thread(
+        db[BARRIERS].update_one, {"_id": name}, {"$set": {"released": True}}, upsert=True
+    )
 
 
 class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
@@ -57,9 +88,9 @@ class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
         )
 
         def store(uow: UnitOfWork) -> None:
+            if listing.title.startswith("hold:"):  # hold the open transaction before its writes
+                wait_at_barrier(self.runtime.units.db, listing.title.removeprefix("hold:"))
             uow.insert(PROBES, {"_id": listing.id, "version": 1, "title": listing.title})
-            if listing.title.startswith("slow:"):  # hold the transaction open before commit
-                time.sleep(float(listing.title.split(":")[1]))
             uow.emit(
                 events_pb2.ListingSubmitted(listing_id=listing.id, listing=listing),
                 subject=listing.id,
@@ -72,9 +103,9 @@ class ProbeListings(service_pb2_grpc.ListingsServiceServicer):
     async def GetListing(  # noqa: N802 - gRPC method name
         self, request: service_pb2.GetListingRequest, context: Any
     ) -> service_pb2.GetListingResponse:
-        if request.listing_id.startswith("slow-"):
-            log.info(SLOW_CALL_STARTED)
-            await asyncio.sleep(float(request.listing_id.removeprefix("slow-")))
+        if request.listing_id.startswith("hold-"):
+            barrier = request.listing_id.removeprefix("hold-")
+            await asyncio.to_thread(wait_at_barrier, self.runtime.units.db, barrier)
             return service_pb2.GetListingResponse(
                 listing=resources_pb2.Listing(id=request.listing_id)
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from stint_runtime.proto_values import timestamp
 from stint_runtime.settings import StintSettings
 
 from tests.support.messaging_kit import read_topic
+from tests.support.waiting import eventually
 
 AppStatus = resources_pb2.ApplicationStatus
 EngStatus = resources_pb2.EngagementStatus
@@ -96,17 +97,6 @@ def checklist_for(e: Engagement, met: bool = True) -> list[resources_pb2.Criteri
 
 def answers() -> list[resources_pb2.ScreeningAnswer]:
     return [resources_pb2.ScreeningAnswer(question_id="portfolio", answer="https://example.org")]
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, limit: float, what: Callable[[], str]
-) -> None:
-    """Poll `condition` until true; fail naming `what` after `limit` seconds."""
-    deadline = time.monotonic() + limit
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {limit}s: {what()}")
-        await asyncio.sleep(0.1)
 
 
 @dataclass

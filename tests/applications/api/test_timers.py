@@ -3,7 +3,7 @@ restart case runs the real process in tests/applications/process)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,16 +15,51 @@ from tests.applications.api.kit import (
     EMPLOYER,
     ApplicationsClient,
     AppStatus,
+    Engagement,
     EngStatus,
     EventFeed,
-    eventually,
+    Who,
     new_student,
     published_events,
 )
 from tests.applications.builders import NOW
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+Sentinel = tuple[Engagement, Who]
+
+
+async def sentinel_engagements(
+    client: ApplicationsClient, feed: EventFeed, clock: ManualClock
+) -> list[Sentinel]:
+    """Two active engagements for full_scan, on a listing due ten days after the others."""
+    now = clock.now()
+    clock.set(now + 10 * DAY)
+    listing = await feed.published(seats=2)
+    students = [new_student(), new_student()]
+    sentinels = [(await client.engaged(listing.id, who), who) for who in students]
+    clock.set(now)
+    return sentinels
+
+
+async def full_scan(
+    client: ApplicationsClient, clock: ManualClock, sentinels: list[Sentinel], at: datetime
+) -> None:
+    """Move the clock to `at`; return once the engagement timer scanner finished a pass there.
+
+    A sentinel submitted seven days and a minute before is auto-approved in a pass that read it
+    after it was stored; a second one, submitted once the first was approved, in a later pass,
+    so the pass that would fire anything else due by `at` (in due order) is over.
+    """
+    for engagement, student in sentinels:
+        clock.set(at - 7 * DAY - MINUTE)
+        await client.submit(engagement, student)
+        clock.set(at)
+        await client.wait_engagement(engagement.id, EngStatus.ENGAGEMENT_STATUS_AUTO_APPROVED)
 
 
 async def test_auto_approval_counts_from_the_last_submission(
@@ -89,6 +124,8 @@ async def test_an_engagement_with_no_submission_expires_after_due_date_and_grace
     due = idle.due_date.ToDatetime(tzinfo=UTC)
     assert idle.deadline_time.ToDatetime(tzinfo=UTC) == due + 3 * DAY
 
+    sentinels = await sentinel_engagements(client, feed, clock)
+
     # A later offer could not outlive 23 days (offers lapse after 3), so the seat is read from
     # the seats the service counts.
     def holders() -> list[str]:
@@ -96,7 +133,7 @@ async def test_an_engagement_with_no_submission_expires_after_due_date_and_grace
         assert document is not None
         return list(document["holders"])
 
-    clock.set(due + 3 * DAY - HOUR)
+    await full_scan(client, clock, sentinels, at=due + 3 * DAY - HOUR)
     assert (await client.get_engagement(idle.id)).status == EngStatus.ENGAGEMENT_STATUS_ACTIVE
     assert holders() == [idle.id]
 

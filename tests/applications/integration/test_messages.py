@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from stint.applications.v1 import events_pb2
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint_applications.bootstrap import ApplicationsApp
@@ -15,6 +16,8 @@ from stint_runtime.persistence.unit_of_work import OUTBOX
 
 from tests.applications.builders import EMPLOYER
 from tests.applications.integration.kit import apply, new_listing, outbox, student
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_message_and_its_event_commit_together(app: ApplicationsApp) -> None:

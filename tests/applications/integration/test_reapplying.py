@@ -17,6 +17,8 @@ from stint_runtime.errors import AlreadyExists
 from tests.applications.builders import NOW
 from tests.applications.integration.kit import apply, new_listing, student
 
+pytestmark = pytest.mark.integration
+
 
 def test_a_withdrawn_application_makes_room_for_another(app: ApplicationsApp) -> None:
     listing_id = new_listing(app)

@@ -3,10 +3,8 @@ is past the deadline, and production refuses the public development signing key.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +30,7 @@ from tests.applications.api.kit import (
 )
 from tests.applications.process.conftest import Launcher
 from tests.support.service_process import ServiceProcess
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 PRODUCTION_JWT_SECRET = "a-production-secret-that-is-not-the-dev-one"
@@ -85,13 +84,14 @@ async def test_auto_approval_fires_after_a_restart_past_the_deadline(
 
 
 async def exit_code(service: ServiceProcess, limit: float = 60.0) -> int:
-    assert service.process is not None
-    deadline = time.monotonic() + limit
-    while service.process.running():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still running after {limit}s:\n{service.process.log_tail()}")
-        await asyncio.sleep(0.1)
-    code = service.process.returncode
+    process = service.process
+    assert process is not None
+    await eventually(
+        lambda: not process.running(),
+        limit=limit,
+        what=lambda: f"the service to exit; log:\n{process.log_tail()}",
+    )
+    code = process.returncode
     assert code is not None
     return code
 

@@ -19,7 +19,7 @@ from stint_runtime.persistence.timers import (
 )
 from stint_runtime.persistence.unit_of_work import OUTBOX, UnitOfWork, UnitOfWorkFactory
 
-from tests.support.messaging_kit import wait_for
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -160,7 +160,7 @@ async def test_the_scanner_loop_fires_when_the_clock_moves(
     await timers.start()
     try:
         clock.advance(2 * HOUR)
-        await wait_for(lambda: state(factory, "l1") == "EXPIRED", limit=10, what="expiry")
+        await eventually(lambda: state(factory, "l1") == "EXPIRED", limit=10, what="expiry")
     finally:
         await timers.stop()
 

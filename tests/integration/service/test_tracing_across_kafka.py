@@ -17,6 +17,9 @@ from stint_runtime.telemetry import flush_telemetry
 
 from tests.support.grpc_listings import create_request
 from tests.support.service_probe import HANDLER_SPAN, SEEN, build
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -45,12 +48,10 @@ async def test_one_trace_from_grpc_call_through_kafka_to_the_handler(
             metadata=call_metadata(token=token, idempotency_key=new_idempotency_key()),
         )
     seen = app.runtime.units.db[SEEN]
-    for _ in range(300):
-        if await asyncio.to_thread(seen.find_one, {"listing_id": response.listing.id}):
-            break
-        await asyncio.sleep(0.1)
-    else:
-        pytest.fail("the probe's consumer never handled the ListingSubmitted event")
+    await eventually(
+        lambda: asyncio.to_thread(seen.find_one, {"listing_id": response.listing.id}),
+        what="the probe's consumer to handle the ListingSubmitted event",
+    )
     flush_telemetry()
 
     spans = exporter.get_finished_spans()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from stint_runtime.run import health_status
 from stint_runtime.stack.processes import ManagedProcess, free_port
 
 from tests.support import run_fake_service
-from tests.support.stack_processes import descendants, wait_all_gone, wait_for_text
+from tests.support.stack_processes import ProcessId, descendants, wait_all_gone, wait_for_text
 
 pytestmark = pytest.mark.integration
 
@@ -80,16 +82,26 @@ def test_run_serves_every_service_then_sigterm_stops_all_of_it(tmp_path: Path) -
 
 def test_a_service_that_crashes_stops_everything_and_shows_its_log(tmp_path: Path) -> None:
     run = start_run(tmp_path, free_port(), FAKE_EXIT_AFTER="1")
+    # Once `run` is reaped its children are re-parented: record the tree while it lives.
+    seen: dict[ProcessId, str] = {}
+    left: list[ProcessId] = []
     try:
         assert run.process is not None
-        code = run.process.wait(timeout=60)
-        tree = descendants(run.pid or 0)
+        deadline = time.monotonic() + 60
+        while run.process.poll() is None and time.monotonic() < deadline:
+            seen.update((p, p.command()) for p in descendants(run.pid or 0))
+            time.sleep(0.05)
+        code = run.process.wait(timeout=1)
     finally:
         run.stop()
+        left = wait_all_gone(set(seen), timeout=5)
+        for process in left:  # a failure must not leak the stack into later tests
+            os.kill(process.pid, signal.SIGKILL)
 
     output = run.log_path.read_text()
     assert code == 1, output
-    assert tree == set()
+    assert left == [], f"left running after the crash: {[seen[p] for p in left]}"
+    assert len(seen) >= 4, seen  # kafka, mongodb, smtp, listings
     assert "listings exited with code 3" in output
     assert "fake service crashing on purpose" in output
 

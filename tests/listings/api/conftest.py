@@ -1,7 +1,8 @@
 """One listings service per test module, in process, on the real broker and database.
 
-Its clock is a ManualClock the tests move (reset before each test); its database is the
-module's own, so the timer scanner and searches only ever see that module's listings.
+Its clock is a ManualClock the tests move (reset before each test); its database and consumer
+group are the module's own, so the timer scanner and searches only ever see that module's
+listings and modules pass alone or in any order.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from stint.listings.v1 import service_pb2_grpc
+from stint.topics import APPLICATIONS
 from stint_listings.entrypoints.app import build
 from stint_runtime.clock import ManualClock
 from stint_runtime.grpc.client import insecure_channel
@@ -22,6 +24,7 @@ from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ApplicationsStandIn, ListingsClient
 from tests.listings.builders import NOW
+from tests.support.isolation import own_consumer_group
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +60,9 @@ def service_settings(infra: Endpoints, request: pytest.FixtureRequest) -> StintS
 @pytest.fixture(scope="module")
 async def service(service_settings: StintSettings, clock: ManualClock) -> AsyncIterator[ServiceApp]:
     app = ServiceApp(service_settings, build, clock=clock)
-    await app.start()
+    group = service_settings.database_name.replace("t_listings_api", "listings", 1)
+    async with own_consumer_group(service_settings, group, [APPLICATIONS]):
+        await app.start()
     try:
         yield app
     finally:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -25,6 +22,8 @@ from stint_runtime.grpc.client import call_metadata, new_idempotency_key
 from stint_runtime.messaging.envelope import new_envelope
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.settings import StintSettings
+
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 Status = resources_pb2.ListingStatus
@@ -226,17 +225,6 @@ def _role(name: str) -> Role:
     if name == "student":
         return "student"
     return "admin"
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[bool]], *, limit: float, what: Callable[[], str]
-) -> None:
-    """Poll `condition` until true; fail naming `what` after `limit` seconds."""
-    deadline = time.monotonic() + limit
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {limit}s: {what()}")
-        await asyncio.sleep(0.1)
 
 
 def engagement_event(kind: type[T], listing_id: str, engagement_id: str) -> T:

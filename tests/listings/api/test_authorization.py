@@ -152,6 +152,14 @@ async def _none() -> None:
     return None
 
 
+def test_the_matrix_covers_every_rpc_and_every_caller() -> None:
+    """A new RPC fails here until the matrix says who may call it."""
+    methods = service_pb2.DESCRIPTOR.services_by_name["ListingsService"].methods
+    assert {case.method for case in MATRIX} == {m.name for m in methods}
+    for case in MATRIX:
+        assert set(case.expected) == set(Caller), (case.method, case.state)
+
+
 @pytest.mark.parametrize(
     ("case", "caller"),
     CELLS,

@@ -5,16 +5,19 @@ The module's own service holds exactly the listings seeded here.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from stint.common.v1 import money_pb2
 from stint.listings.v1 import resources_pb2, service_pb2
+from stint_runtime.clock import ManualClock
 
 from tests.listings.api.kit import ORG_B, Caller, ListingsClient, Status
 
 pytestmark = pytest.mark.integration
 Seeds = dict[str, resources_pb2.Listing]
+MINUTE = timedelta(minutes=1)
 
 
 def money(amount_minor: int, currency: str = "USD") -> money_pb2.Money:
@@ -22,51 +25,50 @@ def money(amount_minor: int, currency: str = "USD") -> money_pb2.Money:
 
 
 @pytest.fixture(scope="module")
-async def seeds(client: ListingsClient) -> Seeds:
-    return {
-        "dataset": await client.published(
-            title="Clean a customer dataset",
-            skills=["python", "sql"],
-            industry="fintech",
-            fee=money(30_000),
-            remote=True,
-        ),
-        "dashboard": await client.published(
-            title="Build a React dashboard",
-            skills=["react", "typescript"],
-            industry="retail",
-            fee=money(50_000),
-            remote=False,
-        ),
-        "churn": await client.publish(
-            await client.approve(
-                await client.submit(
-                    await client.create(
-                        Caller.OTHER_EMPLOYER,
-                        org=ORG_B,
-                        title="Train a churn model",
-                        skills=["python", "ml"],
-                        industry="fintech",
-                        estimated_hours=20,
-                        fee=money(80_000, "EUR"),
-                        remote=True,
-                    ),
-                    Caller.OTHER_EMPLOYER,
-                )
-            ),
-            Caller.OTHER_EMPLOYER,
-        ),
-        "draft_b": await client.create(
-            Caller.OTHER_EMPLOYER,
-            org=ORG_B,
-            title="Python draft",
-            skills=["python"],
-            industry="fintech",
-        ),
-        "closed": await client.close(
-            await client.published(title="Scrape news", skills=["python"], industry="media")
-        ),
-    }
+async def seeds(client: ListingsClient, clock: ManualClock) -> Seeds:
+    """Seeded a minute apart, in this order, so "newest first" compares times, not ids."""
+    seeds: Seeds = {}
+    seeds["dataset"] = await client.published(
+        title="Clean a customer dataset",
+        skills=["python", "sql"],
+        industry="fintech",
+        fee=money(30_000),
+        remote=True,
+    )
+    clock.advance(MINUTE)
+    seeds["dashboard"] = await client.published(
+        title="Build a React dashboard",
+        skills=["react", "typescript"],
+        industry="retail",
+        fee=money(50_000),
+        remote=False,
+    )
+    clock.advance(MINUTE)
+    churn = await client.create(
+        Caller.OTHER_EMPLOYER,
+        org=ORG_B,
+        title="Train a churn model",
+        skills=["python", "ml"],
+        industry="fintech",
+        estimated_hours=20,
+        fee=money(80_000, "EUR"),
+        remote=True,
+    )
+    churn = await client.approve(await client.submit(churn, Caller.OTHER_EMPLOYER))
+    seeds["churn"] = await client.publish(churn, Caller.OTHER_EMPLOYER)
+    clock.advance(MINUTE)
+    seeds["draft_b"] = await client.create(
+        Caller.OTHER_EMPLOYER,
+        org=ORG_B,
+        title="Python draft",
+        skills=["python"],
+        industry="fintech",
+    )
+    clock.advance(MINUTE)
+    seeds["closed"] = await client.close(
+        await client.published(title="Scrape news", skills=["python"], industry="media")
+    )
+    return seeds
 
 
 async def found(
@@ -134,12 +136,20 @@ async def test_employers_and_admins_see_what_their_role_allows(
 
 
 async def test_results_are_newest_first(client: ListingsClient, seeds: Seeds) -> None:
+    names = {listing.id: name for name, listing in seeds.items()}
     page = await client.search(Caller.ADMIN)
-    keys = [
-        (x.publish_time.ToNanoseconds() or x.create_time.ToNanoseconds(), x.id)
+    times = [
+        (x.publish_time if x.HasField("publish_time") else x.create_time).ToDatetime()
         for x in page.listings
     ]
-    assert keys == sorted(keys, reverse=True)
+    assert len(set(times)) == len(times), "seeded at distinct times, so times decide the order"
+    assert [names[x.id] for x in page.listings] == [
+        "closed",
+        "draft_b",
+        "churn",
+        "dashboard",
+        "dataset",
+    ]
 
 
 async def test_no_page_size_means_the_default_page(client: ListingsClient, seeds: Seeds) -> None:

@@ -23,9 +23,9 @@ from tests.listings.api.kit import (
     ListingsClient,
     Status,
     engagement_event,
-    eventually,
 )
 from tests.support.messaging_kit import read_topic
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 async def handled(service: ServiceApp, *envelopes: EventEnvelope) -> None:
     assert service.runtime is not None
     inbox = service.runtime.units.db[INBOX]
-    group = service.settings.service_name
+    assert service.subscriber is not None
+    group = service.subscriber.group_id
     ids = [inbox_id(group, e.id) for e in envelopes]
 
     async def all_marked() -> bool:

@@ -24,6 +24,8 @@ from tests.notifications.kit import (
     new_student,
 )
 
+pytestmark = pytest.mark.integration
+
 OK = grpc.StatusCode.OK
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 UNAUTH = grpc.StatusCode.UNAUTHENTICATED

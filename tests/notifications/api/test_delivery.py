@@ -38,6 +38,8 @@ from tests.notifications.kit import (
 )
 from tests.support.messaging_kit import read_topic
 
+pytestmark = pytest.mark.integration
+
 EXPIRED = "stint.applications.v1.ApplicationExpired"
 OFFER = "stint.applications.v1.OfferExtended"
 

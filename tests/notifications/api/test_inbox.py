@@ -12,6 +12,8 @@ from stint_runtime.clock import ManualClock
 from tests.notifications.events import build_event
 from tests.notifications.kit import EventFeed, NotificationsClient, eventually, new_student
 
+pytestmark = pytest.mark.integration
+
 SHORTLISTED = "stint.applications.v1.ApplicationShortlisted"
 
 

@@ -27,6 +27,8 @@ from tests.notifications.kit import (
 )
 from tests.notifications.unit.test_recipient_table import ADMINS, CREATOR, EXPECTED, STUDENT
 
+pytestmark = pytest.mark.integration
+
 ROWS = sorted(t for t in RECIPIENTS if not t.endswith("ListingPublished"))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pymongo.database import Database
 from stint.common.v1 import money_pb2
 from stint.notifications.v1 import resources_pb2 as r
@@ -24,6 +25,8 @@ from tests.notifications.kit import (
     eventually,
     new_student,
 )
+
+pytestmark = pytest.mark.integration
 
 PUBLISHED = "stint.listings.v1.ListingPublished"
 

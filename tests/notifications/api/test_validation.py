@@ -13,6 +13,8 @@ from stint.notifications.v1 import service_pb2 as s
 
 from tests.notifications.kit import NotificationsClient, Who, new_employer, new_student
 
+pytestmark = pytest.mark.integration
+
 CASES: list[tuple[str, str, Callable[[Who], Message]]] = [
     (
         "RegisterContact",

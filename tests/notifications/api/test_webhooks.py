@@ -28,6 +28,8 @@ from tests.notifications.kit import (
 )
 from tests.notifications.receiver import Receiver, running
 
+pytestmark = pytest.mark.integration
+
 SUBMITTED = "stint.applications.v1.ApplicationSubmitted"
 EXPIRED = "stint.applications.v1.ApplicationExpired"
 
