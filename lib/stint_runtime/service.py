@@ -138,7 +138,7 @@ class ServiceApp:
             [
                 *definition.publishes,
                 *consumed,
-                *(dead_letter_topic(settings.service_name, topic) for topic in consumed),
+                *(dead_letter_topic(settings.consumer_group, topic) for topic in consumed),
             ],
         )
         self._publisher = KafkaPublisher(

@@ -97,6 +97,7 @@ class StintSettings(BaseSettings):
     outbox_lease_seconds: float = Field(default=10.0, gt=0)
     timer_max_attempts: int = Field(default=10, ge=1)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_consumer_group: str = ""  # default: the service's name
 
     # Prometheus /metrics: None = the service's default port (9101..9104), 0 = any free port,
     # -1 = off.
@@ -136,6 +137,11 @@ class StintSettings(BaseSettings):
     def database_name(self) -> str:
         """Each service owns its database; by default it is named after the service."""
         return self.mongodb_database or f"stint_{self.service_name}"
+
+    @property
+    def consumer_group(self) -> str:
+        """The service's consumer group (its dead-letter topics are named after it)."""
+        return self.kafka_consumer_group or self.service_name
 
     @property
     def metrics_port_or_default(self) -> int:

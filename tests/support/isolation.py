@@ -9,12 +9,15 @@ it neither replays what earlier modules published nor depends on which module ra
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from stint import topics
 from stint_runtime.messaging.subscriber import Subscriber
 from stint_runtime.messaging.topics import ensure_topics
 from stint_runtime.settings import StintSettings
@@ -59,3 +62,13 @@ async def own_consumer_group(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Subscriber, "from_settings", from_settings)
         yield
+
+
+def own_group_settings(settings: StintSettings) -> StintSettings:
+    """`settings` with a consumer group of its own, positioned at the end of every public topic.
+
+    For service processes: they read only what their test publishes, not the session's backlog.
+    """
+    group = f"{settings.service_name}-{uuid.uuid4().hex[:8]}"
+    asyncio.run(position_at_end(settings.kafka_bootstrap_servers, group, topics.ALL))
+    return settings.model_copy(update={"kafka_consumer_group": group})

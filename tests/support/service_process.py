@@ -29,7 +29,9 @@ class ServiceProcess:
         self.process: ManagedProcess | None = None
 
     def environment(self, clock_offset: timedelta) -> dict[str, str]:
+        group = self.settings.kafka_consumer_group
         return {
+            **({"STINT_KAFKA_CONSUMER_GROUP": group} if group else {}),
             "STINT_GRPC_PORT": str(self.settings.grpc_port),
             "STINT_MONGODB_URI": self.settings.mongodb_uri,
             "STINT_KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
@@ -40,6 +42,8 @@ class ServiceProcess:
             "STINT_SHUTDOWN_GRACE_SECONDS": "5",
             "STINT_ENVIRONMENT": self.settings.environment,
             "STINT_JWT_SECRET": self.settings.jwt_secret.get_secret_value(),
+            "STINT_JWT_ISSUER": self.settings.jwt_issuer,
+            "STINT_JWT_AUDIENCE": self.settings.jwt_audience,
         }
 
     def start(

@@ -199,10 +199,10 @@ class Subscriber:
         group_id: str | None = None,
         readiness: Readiness | None = None,
     ) -> Subscriber:
-        """A subscriber for a service: its group is the service name unless told otherwise."""
+        """A subscriber for a service, in settings.consumer_group unless told otherwise."""
         return cls(
             bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=group_id or settings.service_name,
+            group_id=group_id or settings.consumer_group,
             topics=topics,
             handlers=handlers,
             uow_factory=uow_factory,

@@ -21,6 +21,7 @@ from stint_runtime.stack.payment_provider import simulator_url, start_simulator
 from stint_runtime.stack.processes import free_port
 
 from tests.payouts.api.kit import EventFeed, PayoutsClient, Simulator
+from tests.support.isolation import own_group_settings
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def _no_faults(simulator: Simulator) -> None:
 
 @pytest.fixture(scope="package")
 def service_settings(infra: Endpoints) -> StintSettings:
-    return load_settings("payouts").model_copy(
+    settings = load_settings("payouts").model_copy(
         update={
             "environment": "test",
             "grpc_port": free_port(),
@@ -56,6 +57,7 @@ def service_settings(infra: Endpoints) -> StintSettings:
             "log_level": "WARNING",
         }
     )
+    return own_group_settings(settings)  # not the backlog other packages left on the topics
 
 
 @pytest.fixture(scope="package")

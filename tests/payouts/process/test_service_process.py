@@ -25,6 +25,8 @@ def production(infra: Endpoints, log_dir: Path) -> ServiceProcess:
         update={
             "environment": "production",
             "jwt_secret": SecretStr("a-production-secret-that-is-not-the-dev-one"),
+            "jwt_issuer": "gateway",  # production requires both
+            "jwt_audience": "stint",
             "grpc_port": free_port(),
             "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
             "mongodb_uri": infra.mongodb_uri,

@@ -28,6 +28,7 @@ from tests.applications.api.kit import (
 )
 from tests.listings.api.kit import ListingsClient
 from tests.payouts.api.kit import PayoutsClient, PayoutStatus, Who
+from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -48,6 +49,7 @@ def processes(infra: Endpoints, tmp_path: Path) -> Iterator[dict[str, ServicePro
                 "mongodb_database": f"t_{name}_with_payouts_{uuid.uuid4().hex[:8]}",
             }
         )
+        settings = own_group_settings(settings)  # not the session's backlog of other tests
         started[name] = ServiceProcess(settings, tmp_path)
     yield started
     for process in started.values():
