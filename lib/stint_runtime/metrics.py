@@ -49,6 +49,9 @@ timers_failed = meter.create_counter(
 rpc_server_duration = meter.create_histogram(
     "rpc.server.duration", unit="ms", description="Duration of inbound RPCs"
 )
+rpc_server_active = meter.create_up_down_counter(
+    "rpc.server.active_requests", description="Inbound RPCs in progress"
+)
 
 _lock = threading.Lock()
 _provider: MeterProvider | None = None

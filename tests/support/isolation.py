@@ -64,11 +64,16 @@ async def own_consumer_group(
         yield
 
 
-def own_group_settings(settings: StintSettings) -> StintSettings:
+async def with_own_group(settings: StintSettings) -> StintSettings:
     """`settings` with a consumer group of its own, positioned at the end of every public topic.
 
     For service processes: they read only what their test publishes, not the session's backlog.
     """
     group = f"{settings.service_name}-{uuid.uuid4().hex[:8]}"
-    asyncio.run(position_at_end(settings.kafka_bootstrap_servers, group, topics.ALL))
+    await position_at_end(settings.kafka_bootstrap_servers, group, topics.ALL)
     return settings.model_copy(update={"kafka_consumer_group": group})
+
+
+def own_group_settings(settings: StintSettings) -> StintSettings:
+    """with_own_group for synchronous fixtures."""
+    return asyncio.run(with_own_group(settings))

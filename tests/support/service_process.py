@@ -29,9 +29,10 @@ class ServiceProcess:
         self.process: ManagedProcess | None = None
 
     def environment(self, clock_offset: timedelta) -> dict[str, str]:
-        group = self.settings.kafka_consumer_group
+        group, metrics_port = self.settings.kafka_consumer_group, self.settings.metrics_port
         return {
             **({"STINT_KAFKA_CONSUMER_GROUP": group} if group else {}),
+            **({"STINT_METRICS_PORT": str(metrics_port)} if metrics_port is not None else {}),
             "STINT_GRPC_PORT": str(self.settings.grpc_port),
             "STINT_MONGODB_URI": self.settings.mongodb_uri,
             "STINT_KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,

@@ -116,21 +116,19 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> Message:
         started = time.perf_counter()
         code = grpc.StatusCode.OK
+        service, _, method = spec.full_name.lstrip("/").partition("/")
+        where = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
+        metrics.rpc_server_active.add(1, where)
         try:
             return await self._handle(spec, behavior, request, context)
         except grpc.aio.AbortError:
             code = context.code() or grpc.StatusCode.UNKNOWN
             raise
         finally:
-            service, _, method = spec.full_name.lstrip("/").partition("/")
+            metrics.rpc_server_active.add(-1, where)
             metrics.rpc_server_duration.record(
                 (time.perf_counter() - started) * 1000,
-                {
-                    "rpc.system": "grpc",
-                    "rpc.service": service,
-                    "rpc.method": method,
-                    "rpc.grpc.status_code": code.value[0],
-                },
+                {**where, "rpc.grpc.status_code": code.value[0]},
             )
 
     async def _handle(
