@@ -25,7 +25,8 @@ def production(infra: Endpoints, log_dir: Path) -> ServiceProcess:
         update={
             "environment": "production",
             "jwt_secret": SecretStr("a-production-secret-that-is-not-the-dev-one"),
-            "jwt_issuer": "gateway",  # production requires both
+            # production requires an issuer and an audience
+            "jwt_issuer": "gateway",
             "jwt_audience": "stint",
             "grpc_port": free_port(),
             "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
