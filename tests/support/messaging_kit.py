@@ -69,6 +69,17 @@ async def read_topic(
     return records
 
 
+async def wait_committed(
+    bootstrap_servers: str, topic: str, offset: int, *, group: str | None = None, limit: float = 60
+) -> None:
+    """Until `group` (default: named after the topic) committed `offset` on partition 0."""
+
+    async def reached() -> bool:
+        return await committed_offset(bootstrap_servers, group or topic, topic) == offset
+
+    await wait_for(reached, limit=limit, what=f"offset {offset} committed on {topic}")
+
+
 async def end_offset(bootstrap_servers: str, topic: str) -> int:
     """How many records `topic` holds, over all its partitions."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)

@@ -27,6 +27,7 @@ from tests.support.messaging_kit import (
     header,
     read_topic,
     settings_for,
+    wait_committed,
     wait_for,
 )
 
@@ -34,13 +35,6 @@ pytestmark = pytest.mark.integration
 
 STRING = StringValue.DESCRIPTOR.full_name
 INT64 = Int64Value.DESCRIPTOR.full_name
-
-
-async def wait_committed(infra: Endpoints, topic: str, offset: int) -> None:
-    async def reached() -> bool:
-        return await committed_offset(infra.kafka_bootstrap_servers, topic, topic) == offset
-
-    await wait_for(reached, limit=30, what=f"offset {offset} committed on {topic}")
 
 
 async def test_the_same_event_delivered_twice_is_applied_once(
@@ -55,7 +49,7 @@ async def test_the_same_event_delivered_twice_is_applied_once(
         await publisher.publish_envelope(topic, envelope)
 
     await subscribe({STRING: count}).start()
-    await wait_committed(infra, topic, 4)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 4)
 
     assert counts(factory) == {"s1": 1, "s2": 1}
     inbox = {doc["_id"] for doc in factory.db.inbox.find()}
@@ -73,7 +67,7 @@ async def test_events_without_a_handler_are_skipped_and_committed(
     await publisher.publish_envelope(topic, envelope_of(StringValue(value="b"), "s2"))
 
     await subscribe({STRING: count}).start()
-    await wait_committed(infra, topic, 2)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 2)
 
     assert counts(factory) == {"s2": 1}
 
@@ -98,7 +92,7 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_partition_move
     await publisher.publish_envelope(topic, envelope_of(StringValue(value="ok"), "s-ok"))
 
     await subscribe({STRING: count, INT64: always_fails}).start()
-    await wait_committed(infra, topic, 3)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 3)
 
     assert counts(factory) == {"s-ok": 1}
     assert calls == [failing.id] * MAX_ATTEMPTS
@@ -145,7 +139,7 @@ async def test_one_trace_from_the_producer_through_the_consumer_to_emitted_event
     with trace.get_tracer("test").start_as_current_span("request") as request:
         await publisher.publish_envelope(topic, envelope_of(StringValue(value="a"), "s1"))
     await subscribe({STRING: traced}).start()
-    await wait_committed(infra, topic, 1)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 1)
 
     trace_id = request.get_span_context().trace_id
     assert seen == {"trace_id": trace_id, "emitted_traceparent_trace_id": trace_id}

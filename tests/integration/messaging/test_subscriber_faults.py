@@ -29,19 +29,13 @@ from tests.support.messaging_kit import (
     envelope_of,
     header,
     read_topic,
+    wait_committed,
     wait_for,
 )
 
 pytestmark = pytest.mark.integration
 
 STRING = StringValue.DESCRIPTOR.full_name
-
-
-async def wait_committed(infra: Endpoints, topic: str, offset: int) -> None:
-    async def reached() -> bool:
-        return await committed_offset(infra.kafka_bootstrap_servers, topic, topic) == offset
-
-    await wait_for(reached, limit=60, what=f"offset {offset} committed on {topic}")
 
 
 async def test_a_handled_event_with_corrupt_data_is_dead_lettered_and_the_service_keeps_going(
@@ -58,7 +52,7 @@ async def test_a_handled_event_with_corrupt_data_is_dead_lettered_and_the_servic
 
     subscriber = subscribe({STRING: count})
     await subscriber.start()
-    await wait_committed(infra, topic, 2)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 2)
 
     assert counts(factory) == {"s-ok": 1}
     [dead] = await read_topic(
@@ -68,7 +62,9 @@ async def test_a_handled_event_with_corrupt_data_is_dead_lettered_and_the_servic
     assert (header(dead, "dlt-reason") or "").startswith("undecodable: DecodeError")
     assert header(dead, "dlt-attempts") == "1"
     await publisher.publish_envelope(topic, envelope_of(StringValue(value="later"), "s-later"))
-    await wait_committed(infra, topic, 3)  # the consumer is still alive and consuming
+    await wait_committed(
+        infra.kafka_bootstrap_servers, topic, 3
+    )  # the consumer is still alive and consuming
     assert counts(factory) == {"s-ok": 1, "s-later": 1}
 
 
@@ -107,7 +103,7 @@ async def test_an_outage_is_retried_for_as_long_as_it_lasts_and_never_dead_lette
     await publisher.publish_envelope(topic, envelope_of(StringValue(value="a"), "s1"))
     await subscribe({STRING: during_outage}, readiness=readiness).start()
     await wait_for(observe, limit=60, what="the outage to be retried through")
-    await wait_committed(infra, topic, 1)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 1)
 
     assert counts(factory) == {"s1": 1}
     assert DATABASE_PART in seen_degraded
@@ -155,7 +151,7 @@ async def test_a_dead_letter_topic_out_of_reach_reports_not_ready_and_holds_the_
     assert counts(factory) == {}
 
     dead_letters.down = False
-    await wait_committed(infra, topic, 2)
+    await wait_committed(infra.kafka_bootstrap_servers, topic, 2)
     assert readiness.ready
     assert counts(factory) == {"s-ok": 1}
     [dead] = await read_topic(

@@ -8,7 +8,6 @@ The restarted service gets the event again and must not apply it twice; its offs
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import uuid
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from pymongo import MongoClient
 from stint.listings.v1 import service_pb2_grpc
 from stint.topics import APPLICATIONS
@@ -31,18 +29,18 @@ from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ApplicationsStandIn, ListingsClient
-from tests.support.isolation import position_at_end
+from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-GROUP = "listings"  # the service's consumer group: its name
 ATTEMPTS = 150  # the window is a broker round trip wide: hit in 1 of 5 to 15 tries here
 
 
 @pytest.fixture
 def settings(infra: Endpoints) -> StintSettings:
-    return load_settings("listings").model_copy(
+    """The service in a consumer group of its own, from the topics' end (no session backlog)."""
+    settings = load_settings("listings").model_copy(
         update={
             "environment": "test",
             "grpc_port": free_port(),
@@ -51,6 +49,7 @@ def settings(infra: Endpoints) -> StintSettings:
             "mongodb_database": f"t_listings_crash_{uuid.uuid4().hex[:8]}",
         }
     )
+    return own_group_settings(settings)
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ async def uncommitted(settings: StintSettings) -> int:
     """Records of applications.v1 the service's group has not committed."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=GROUP,
+        group_id=settings.consumer_group,
         enable_auto_commit=False,
     )
     await consumer.start()
@@ -88,8 +87,6 @@ async def uncommitted(settings: StintSettings) -> int:
 async def test_a_kill_after_the_effect_before_the_offset_commit_applies_the_event_once(
     listings_process: ServiceProcess, settings: StintSettings
 ) -> None:
-    with contextlib.suppress(KafkaError):  # a group with live members cannot be moved
-        await position_at_end(settings.kafka_bootstrap_servers, GROUP, [APPLICATIONS])
     mongo: MongoClient[dict[str, Any]] = MongoClient(settings.mongodb_uri)
     db = mongo[settings.database_name]
     publisher = KafkaPublisher(settings.kafka_bootstrap_servers, client_id="test-crash")
@@ -111,7 +108,7 @@ async def test_a_kill_after_the_effect_before_the_offset_commit_applies_the_even
             started.append(f"eng-{attempt}")
             envelope = await applications.started(listing.id, started[-1])
             await eventually(
-                effect_of(db, envelope.id),
+                effect_of(db, settings.consumer_group, envelope.id),
                 limit=60,
                 interval=0.002,
                 what=f"the effect of {started[-1]}",
@@ -145,9 +142,9 @@ async def test_a_kill_after_the_effect_before_the_offset_commit_applies_the_even
         mongo.close()
 
 
-def effect_of(db: Any, event_id: str) -> Callable[[], Awaitable[Any]]:
+def effect_of(db: Any, group: str, event_id: str) -> Callable[[], Awaitable[Any]]:
     """The event's inbox mark, written in the same transaction as its effect."""
-    return lambda: asyncio.to_thread(db[INBOX].find_one, {"_id": inbox_id(GROUP, event_id)})
+    return lambda: asyncio.to_thread(db[INBOX].find_one, {"_id": inbox_id(group, event_id)})
 
 
 async def _no_lag(settings: StintSettings) -> bool:

@@ -38,6 +38,7 @@ from tests.payouts.api.kit import (
     engagement,
     new_student,
 )
+from tests.support.isolation import with_own_group
 from tests.support.messaging_kit import read_topic
 from tests.support.service_process import ServiceProcess
 
@@ -97,6 +98,7 @@ async def test_crash_storm_pays_every_engagement_exactly_once(
             "mongodb_database": f"t_payouts_storm_{uuid.uuid4().hex[:8]}",
         }
     )
+    settings = await with_own_group(settings)  # only this test's events, not the backlog
     service = ServiceProcess(settings, tmp_path)
     env = {
         "STINT_PAYOUTS_PROVIDER_API_BASE": simulator,
