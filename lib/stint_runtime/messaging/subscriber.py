@@ -344,12 +344,12 @@ class Subscriber:
                 self._apply, self._handlers[envelope.type], event, envelope
             )
         except Exception as exc:
-            return self._failed(record, state, exc)
+            return self._failed(state, exc)
         self._readiness.recovered(DATABASE_PART)
         self._count(record, envelope.type, "applied" if applied else "duplicate")
         return None
 
-    def _failed(self, record: Record, state: _RecordState, exc: Exception) -> float | None:
+    def _failed(self, state: _RecordState, exc: Exception) -> float:
         """Transient: wait and retry for as long as it lasts. Deterministic: spend an attempt."""
         envelope = state.envelope
         assert envelope is not None
