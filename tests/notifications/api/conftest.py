@@ -29,6 +29,7 @@ from stint_runtime.stack.processes import free_port
 
 from tests.notifications.events import NOW
 from tests.notifications.kit import EventFeed, FaultySender, Mailbox, NotificationsClient
+from tests.support.service_app import serving
 
 pytestmark = pytest.mark.integration
 
@@ -88,13 +89,8 @@ async def service(
         "webhook": HttpWebhookSender(config.targets(), config.webhook_timeout_seconds),
     }
     app = NotificationsService(service_settings, config=config, clock=clock, senders=senders)
-    await app.start()
-    try:
-        assert app.subscriber is not None
-        await app.subscriber.wait_assigned()
+    async with serving(app):
         yield app
-    finally:
-        await app.stop()
 
 
 @pytest.fixture(scope="package")

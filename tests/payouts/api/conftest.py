@@ -22,6 +22,7 @@ from stint_runtime.stack.processes import free_port
 
 from tests.payouts.api.kit import EventFeed, PayoutsClient, Simulator
 from tests.support.isolation import own_group_settings
+from tests.support.service_app import serving
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +74,8 @@ async def service(
         provider_timeout_seconds=3,
     )
     app = PayoutsService(service_settings, payouts)
-    await app.start()
-    try:
-        assert app.subscriber is not None
-        await app.subscriber.wait_assigned()
+    async with serving(app):
         yield app
-    finally:
-        await app.stop()
 
 
 @pytest.fixture(scope="package")
