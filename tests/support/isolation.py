@@ -10,6 +10,7 @@ it neither replays what earlier modules published nor depends on which module ra
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -75,5 +76,6 @@ async def with_own_group(settings: StintSettings) -> StintSettings:
 
 
 def own_group_settings(settings: StintSettings) -> StintSettings:
-    """with_own_group for synchronous fixtures."""
-    return asyncio.run(with_own_group(settings))
+    """with_own_group for synchronous code (in a thread of its own: callable inside a loop)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, with_own_group(settings)).result()

@@ -11,6 +11,7 @@ from stint_runtime.settings import load_settings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.processes import free_port
 
+from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -34,7 +35,8 @@ def launch(infra: Endpoints, tmp_path: Path) -> Iterator[Launcher]:
                 **updates,
             }
         )
-        process = ServiceProcess(settings, tmp_path)
+        # A group of its own at the topics' end: only what the test publishes, no backlog.
+        process = ServiceProcess(own_group_settings(settings), tmp_path)
         started.append(process)
         return process
 

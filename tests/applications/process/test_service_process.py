@@ -50,7 +50,7 @@ async def test_auto_approval_fires_after_a_restart_past_the_deadline(
     service = launch("applications")
     mongo = connect(service.settings)
     db: Database[Any] = mongo[service.settings.database_name]
-    feed = EventFeed(publisher, SystemClock(), db)
+    feed = EventFeed(publisher, SystemClock(), db, group=service.settings.consumer_group)
     service.start()
     try:
         async with insecure_channel(service.settings.grpc_address) as channel:
