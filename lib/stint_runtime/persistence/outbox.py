@@ -83,9 +83,10 @@ class Lease:
         self.owner = owner
         self.ttl = ttl
 
-    def acquire(self) -> bool:
-        """Take or renew the lease; False while another live owner holds it."""
-        now = database_now(self._leases.database)
+    def acquire(self, now: datetime | None = None) -> bool:
+        """Take or renew the lease (at `now`, default the database's time); False while another
+        live owner holds it."""
+        now = now or database_now(self._leases.database)
         try:
             held = self._leases.find_one_and_update(
                 {"_id": self.name, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
@@ -228,10 +229,10 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """One pass: publish what is due if this replica holds the lease; returns how many."""
-        if not await asyncio.to_thread(self.lease.acquire):
+        now = await asyncio.to_thread(database_now, self._db)
+        if not await asyncio.to_thread(self.lease.acquire, now):
             return 0
         records = await asyncio.to_thread(self._pending_batch)
-        now = await asyncio.to_thread(database_now, self._db)
         published: list[str] = []
         stalled: set[str] = set()
         renewed_at = time.monotonic()
