@@ -37,6 +37,13 @@ class StintSettings(BaseSettings):
     grpc_port: int = 0
     grpc_max_message_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Connection lifetime: keepalive pings find dead peers behind load balancers, and a maximum
+    # connection age (GOAWAY, then a grace for calls in flight) makes clients reconnect, so
+    # pods the autoscaler adds receive traffic. 0 turns the age limit off.
+    grpc_keepalive_time_seconds: float = Field(default=60.0, gt=0)
+    grpc_keepalive_timeout_seconds: float = Field(default=20.0, gt=0)
+    grpc_max_connection_age_seconds: float = Field(default=300.0, ge=0)
+    grpc_max_connection_age_grace_seconds: float = Field(default=30.0, ge=0)
 
     kafka_bootstrap_servers: str = Field(
         default=f"127.0.0.1:{EMBEDDED_KAFKA_PORT}",

@@ -1,5 +1,6 @@
 """The grpc.aio server every Stint service runs: its services behind the call pipeline, health,
-reflection, a message size limit, and a graceful stop (NOT_SERVING first, then drain)."""
+reflection, a message size limit, keepalive and a maximum connection age, and a graceful stop
+(NOT_SERVING first, then drain)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,31 @@ def enable_reflection(server: grpc.aio.Server, services: Sequence[str]) -> None:
     )
 
 
+def _millis(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def server_options(settings: StintSettings) -> list[tuple[str, int]]:
+    """Channel arguments of the server: message size limit, keepalive, maximum connection age."""
+    limit = settings.grpc_max_message_bytes
+    options = [
+        ("grpc.max_send_message_length", limit),
+        ("grpc.max_receive_message_length", limit),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_time_ms", _millis(settings.grpc_keepalive_time_seconds)),
+        ("grpc.keepalive_timeout_ms", _millis(settings.grpc_keepalive_timeout_seconds)),
+    ]
+    if settings.grpc_max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", _millis(settings.grpc_max_connection_age_seconds)),
+            (
+                "grpc.max_connection_age_grace_ms",
+                _millis(settings.grpc_max_connection_age_grace_seconds),
+            ),
+        ]
+    return options
+
+
 async def build_server(
     settings: StintSettings,
     services: Sequence[ServiceBinding],
@@ -138,15 +164,7 @@ async def build_server(
         validator=RequestValidator(),
         idempotency=idempotency,
     )
-    limit = settings.grpc_max_message_bytes
-    server = grpc.aio.server(
-        interceptors=[pipeline],
-        options=[
-            ("grpc.max_send_message_length", limit),
-            ("grpc.max_receive_message_length", limit),
-            ("grpc.so_reuseport", 0),
-        ],
-    )
+    server = grpc.aio.server(interceptors=[pipeline], options=server_options(settings))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = [binding.descriptor.full_name for binding in services]
