@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from stint_runtime.settings import load_settings
 
 from tests.deploy.manifests import (
     OVERLAYS,
@@ -20,6 +21,7 @@ from tests.deploy.manifests import (
     overlay,
     pod_labels,
     pod_spec,
+    rendered_env,
     selects,
     services,
 )
@@ -159,3 +161,23 @@ def test_services_admit_gateways_services_and_prometheus_on_their_own_ports(name
     (allow,) = [p for p in policies_for(docs, gateway_pods) if p["spec"]["podSelector"]]
     listener_ports = {listener["port"] for listener in gateway["spec"]["listeners"]}
     assert listener_ports <= {port for _, port in ports(allow["spec"]["ingress"][0])}
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_notifications_sends_mail_on_a_port_its_policy_allows(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = overlay(name)
+    deployment = named(docs, "Deployment", "notifications")
+    with monkeypatch.context() as patched:
+        for key, value in rendered_env(docs, deployment).items():
+            patched.setenv(key, value)
+        settings = load_settings("notifications")
+    ((relay, allowed), _webhooks) = OUTSIDE["notifications"]
+    assert settings.smtp_port in allowed
+    (policy,) = [
+        p
+        for p in policies_for(docs, pod_labels(deployment))
+        if p["metadata"]["name"] != "default-deny"
+    ]
+    assert any(cidrs(rule) == relay for rule in policy["spec"]["egress"])
