@@ -20,6 +20,7 @@ from tests.payouts.api.kit import (
     eventually,
     new_student,
 )
+from tests.support.served_metrics import series_total
 
 pytestmark = pytest.mark.integration
 Account = resources_pb2.LedgerAccount
@@ -93,11 +94,13 @@ async def test_retries_then_failed_then_admin_retry_pays(
     await client.register(student)
     simulator.faults(failure_rate=1)
     e = engagement(student)
+    failed_before = series_total("stint_payouts_failed_total")
     await feed.started(e)
     await feed.approved(e)
     failed = await client.payout_in(e.id, PayoutStatus.PAYOUT_STATUS_FAILED)
     assert failed.attempts == 3
     assert "500" in failed.failure_reason
+    assert series_total("stint_payouts_failed_total") == failed_before + 1  # the on-call alert
     simulator.faults(failure_rate=0)
     retried = await client.call(
         "RetryPayout",

@@ -27,6 +27,7 @@ from tests.payouts.api.kit import (
     new_student,
 )
 from tests.support.messaging_kit import read_topic
+from tests.support.served_metrics import series_total
 
 pytestmark = pytest.mark.integration
 Drift = resources_pb2.DriftKind
@@ -45,6 +46,7 @@ async def test_a_transfer_no_payout_knows_is_reported_and_the_report_kept(
     ghosts = [d for d in report.drifts if d.provider_transfer_id == ghost.id]
     assert [d.kind for d in ghosts] == [Drift.DRIFT_KIND_MISSING_IN_LEDGER]
     assert ghosts[0].provider_amount.amount_minor == 777
+    assert series_total("stint_payouts_reconciliation_drifts") >= 1  # the on-call alert fires
     stored = db[REPORTS].find_one({"_id": report.id})
     assert stored is not None
     assert stored["ledger_balanced"] is True

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from stint_payouts import metrics
 from stint_payouts.domain import commands as c
 from stint_payouts.domain.payout import Payout, PayoutStatus
 from stint_payouts.domain.reconciliation import ReconciliationReport
@@ -47,6 +48,8 @@ def process_payout(run: Run, provider: Provider, payout_id: str) -> Payout | Non
     except ProviderError as exc:
         outcome = c.RecordAttempt(payout_id, attempt.attempt, failure=exc.reason)
     result: Payout | None = run(handlers.record_attempt, outcome)
+    if result is not None and result.status is PayoutStatus.FAILED:
+        metrics.payouts_failed.add(1)
     return result
 
 
@@ -65,4 +68,5 @@ def reconcile(run: Run, provider: Provider) -> ReconciliationReport:
     report: ReconciliationReport = run(
         handlers.reconcile, c.Reconcile(tuple(payouts), tuple(transfers))
     )
+    metrics.record_reconciliation(report)
     return report
