@@ -7,7 +7,6 @@ import binascii
 import struct
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import quote
 
 CONTENT_TYPES: Final = (
     "application/grpc-web",
@@ -53,11 +52,19 @@ def decode_request(body: bytes, text: bool) -> bytes:
     return body[HEADER.size : HEADER.size + length]
 
 
+def percent_encoded(message: str) -> str:
+    """grpc-message encoding: UTF-8, with `%` and bytes outside printable ASCII as %XX."""
+    return "".join(
+        chr(byte) if 0x20 <= byte <= 0x7E and byte != 0x25 else f"%{byte:02X}"
+        for byte in message.encode()
+    )
+
+
 def encode_response(
     message: bytes | None, code: int, details: str, trailers: Iterable[tuple[str, str]], text: bool
 ) -> bytes:
     """The data frame (on success) and the trailer frame with grpc-status and grpc-message."""
-    lines = [f"grpc-status:{code}", f"grpc-message:{quote(details, safe=' ')}"]
+    lines = [f"grpc-status:{code}", f"grpc-message:{percent_encoded(details)}"]
     lines += [f"{key}:{value}" for key, value in trailers]
     body = b"" if message is None else frame(DATA, message)
     body += frame(TRAILERS, "".join(f"{line}\r\n" for line in lines).encode())

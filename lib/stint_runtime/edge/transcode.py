@@ -30,7 +30,13 @@ def field_of(descriptor: Descriptor, name: str) -> FieldDescriptor:
     return field
 
 
-def nest(descriptor: Descriptor, target: dict[str, Any], path: str, values: Sequence[str]) -> None:
+def boolean(path: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        raise BadRequest(f"{path!r} must be true or false, not {value!r}")
+    return value == "true"
+
+
+def nest(descriptor: Descriptor, target: dict[str, Any], path: str, values: Sequence[Any]) -> None:
     """Put `values` at the dotted field `path` of a JSON object for `descriptor`."""
     *parents, last = path.split(".")
     for name in parents:
@@ -40,6 +46,8 @@ def nest(descriptor: Descriptor, target: dict[str, Any], path: str, values: Sequ
         target = target.setdefault(field.name, {})
         descriptor = field.message_type
     field = field_of(descriptor, last)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        values = [boolean(path, value) for value in values]
     if is_repeated(field):
         target.setdefault(field.name, []).extend(values)
     elif len(values) != 1:
