@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from google.api import annotations_pb2  # type: ignore[import-untyped]
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from stint_runtime.edge.descriptors import edge_descriptor_set
 from stint_runtime.edge.routes import SERVICE_MODULES
 
@@ -199,6 +199,19 @@ def test_the_descriptor_set_has_every_service_with_its_http_bindings() -> None:
         for method in services[name].method:
             options = descriptor_pb2.MethodOptions.FromString(method.options.SerializeToString())
             assert options.HasExtension(annotations_pb2.http), f"{name}.{method.name}"
+
+
+def test_the_descriptor_set_builds_in_order_with_the_error_detail_types() -> None:
+    """Envoy adds the files to its pool one by one: each after what it imports. The details the
+    services put in errors must be there for convert_grpc_status to render them."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTORS.read_bytes()).file
+    pool = descriptor_pool.DescriptorPool()
+    for file in files:
+        pool.Add(file)
+    for name in ("google.rpc.Status", "google.rpc.BadRequest", "google.rpc.ErrorInfo"):
+        assert pool.FindMessageTypeByName(name).full_name == name
+    for name in proto_services():
+        assert pool.FindServiceByName(name).methods
 
 
 def test_envoy_transcodes_every_proto_service_then_grpc_web_and_cors() -> None:
