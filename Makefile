@@ -11,8 +11,9 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON_DOWNLOADS := never
 
 PROTO_SOURCES := $(shell find proto -name '*.proto' 2>/dev/null)
+EDGE_DESCRIPTORS := deploy/k8s/components/edge/stint.binpb
 
-.PHONY: help setup proto lint test run stack bench clean
+.PHONY: help setup proto lint test run stack edge bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,12 +28,14 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 gen/.stamp: $(VENV)/.synced $(PROTO_SOURCES) tools/protogen.py
 	$(PY) tools/protogen.py
+	$(PY) -m stint_runtime.edge.descriptors gen/stint.binpb $(EDGE_DESCRIPTORS)
 	@touch $@
 
 setup: $(VENV)/.synced gen/.stamp ## create the environment, install pinned dependencies, generate code (idempotent)
 
-proto: $(VENV)/.synced ## regenerate the contracts package from proto/
+proto: $(VENV)/.synced ## regenerate the contracts package from proto/ (and the edge's descriptor set)
 	$(PY) tools/protogen.py
+	$(PY) -m stint_runtime.edge.descriptors gen/stint.binpb $(EDGE_DESCRIPTORS)
 	@touch gen/.stamp
 
 lint: setup ## ruff and mypy
@@ -50,8 +53,11 @@ run: setup ## the embedded stack plus every service, in the foreground (Ctrl-C s
 stack: setup ## only the infrastructure (Kafka, MongoDB, SMTP), in the foreground
 	exec $(PY) -m stint_runtime.run --stack-only
 
+edge: setup ## only the HTTP/JSON + gRPC-Web edge on STINT_EDGE_PORT (default 8080), beside `make run`
+	exec $(PY) -m stint_runtime.edge
+
 bench: setup ## benchmarks that print figures
 	$(PY) -m tools.bench
 
 clean: ## remove the environment, generated code and local data
-	rm -rf $(VENV) gen .stint .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) gen .stint .mypy_cache .ruff_cache .pytest_cache $(EDGE_DESCRIPTORS)

@@ -75,6 +75,8 @@ def write_validate_set(path: Path = VALIDATE_SET) -> None:
 
 def run_protoc(*args: str, proto_dir: Path = PROTO_DIR, validate_set: Path = VALIDATE_SET) -> None:
     include = str(importlib.resources.files("grpc_tools") / "_proto")
+    # google/api/annotations.proto and http.proto, as shipped by googleapis-common-protos.
+    googleapis = str(Path(importlib.import_module("google.api.http_pb2").__file__ or "").parents[2])
     bindir = Path(sys.executable).parent
     plugins = [
         f"--plugin=protoc-gen-{name}={bindir / f'protoc-gen-{name}'}" for name in MYPY_PLUGINS
@@ -85,6 +87,7 @@ def run_protoc(*args: str, proto_dir: Path = PROTO_DIR, validate_set: Path = VAL
         f"--descriptor_set_in={validate_set}",
         f"-I{proto_dir}",
         f"-I{include}",
+        f"-I{googleapis}",
     ]
     argv += args
     if protoc.main(argv) != 0:

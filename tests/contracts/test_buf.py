@@ -48,7 +48,11 @@ def test_no_breaking_change_against_baseline(image_path: Path) -> None:
         pytest.param(
             (
                 LISTINGS_SERVICE,
-                "  rpc GetListing(GetListingRequest) returns (GetListingResponse);\n",
+                "  rpc GetListing(GetListingRequest) returns (GetListingResponse) {\n"
+                "    option (google.api.http) = {\n"
+                '      get: "/v1/listings/{listing_id}"\n'
+                "    };\n"
+                "  }\n",
                 "",
             ),
             "GetListing",

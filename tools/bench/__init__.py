@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.bench import listings_search, notifications_delivery, outbox_relay, payouts_latency
+from tools.bench import (
+    edge_overhead,
+    listings_search,
+    notifications_delivery,
+    outbox_relay,
+    payouts_latency,
+)
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "listings_search": listings_search.run,
     "outbox_relay": outbox_relay.run,
     "payouts_latency": payouts_latency.run,
     "notifications_delivery": notifications_delivery.run,
+    "edge_overhead": edge_overhead.run,
 }

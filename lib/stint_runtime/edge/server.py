@@ -1,0 +1,225 @@
+"""The edge's HTTP server: HTTP/JSON routes from google.api.http, gRPC-Web on gRPC paths."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Final, cast
+from urllib.parse import parse_qs
+
+import grpc
+
+from stint_runtime.edge import grpc_web
+from stint_runtime.edge.config import EdgeConfig
+from stint_runtime.edge.cors import CorsPolicy
+from stint_runtime.edge.routes import Route, find_route, load_routes, methods_by_path
+from stint_runtime.edge.status import (
+    Metadata,
+    code_number,
+    error_body,
+    http_status,
+    status_message,
+)
+from stint_runtime.edge.transcode import BadRequest, build_request, response_body
+
+# HTTP request headers passed on as gRPC metadata (lowercase, as gRPC requires).
+FORWARDED_HEADERS: Final = (
+    "authorization",
+    "idempotency-key",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+)
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+HEALTH_PATH: Final = "/healthz"
+JSON: Final = "application/json"
+
+_log = logging.getLogger("stint_runtime.edge")
+
+
+class Upstreams:
+    """One gRPC channel per service; calls carry serialized messages both ways."""
+
+    def __init__(self, addresses: dict[str, str], timeout: float) -> None:
+        self.channels = {
+            name: grpc.insecure_channel(address) for name, address in addresses.items()
+        }
+        self.timeout = timeout
+
+    def call(
+        self, service: str, path: str, request: bytes, metadata: Sequence[tuple[str, str | bytes]]
+    ) -> tuple[bytes, Metadata]:
+        """The response and the server's metadata; grpc.RpcError on a non-OK status."""
+        rpc = self.channels[service].unary_unary(path, None, None)
+        response, call = rpc.with_call(request, metadata=tuple(metadata), timeout=self.timeout)
+        return cast(bytes, response), [*call.initial_metadata(), *call.trailing_metadata()]
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+
+
+class EdgeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, config: EdgeConfig) -> None:
+        self.config = config
+        self.routes: list[Route] = load_routes(tuple(config.upstreams))
+        self.grpc_methods = methods_by_path(tuple(config.upstreams))
+        self.cors = CorsPolicy.of(config.cors_origins)
+        self.upstreams = Upstreams(config.upstreams, config.timeout_seconds)
+        super().__init__((config.host, config.port), EdgeHandler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.upstreams.close()
+
+
+def response_headers(metadata: Metadata) -> list[tuple[str, str]]:
+    """The server's text metadata (request and trace ids, ...) as HTTP headers."""
+    return [
+        (key, value)
+        for key, value in metadata
+        if isinstance(value, str) and not key.startswith("grpc-") and key != "content-type"
+    ]
+
+
+def rpc_failure(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, Metadata]:
+    call = cast(grpc.Call, error)
+    return call.code(), call.details() or "", tuple(call.trailing_metadata() or ())
+
+
+class EdgeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY the client's delayed ACK
+    # holds every response back by ~40 ms.
+    disable_nagle_algorithm = True
+    server: EdgeServer
+
+    def do_OPTIONS(self) -> None:
+        headers = self.server.cors.preflight_headers(self.headers.get("Origin"))
+        self.send(204 if headers else 403, b"", headers, content_type=None)
+
+    def do_GET(self) -> None:
+        self.dispatch()
+
+    def do_POST(self) -> None:
+        self.dispatch()
+
+    def do_PUT(self) -> None:
+        self.dispatch()
+
+    def do_PATCH(self) -> None:
+        self.dispatch()
+
+    def do_DELETE(self) -> None:
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        started = time.monotonic()
+        path, _, query = self.path.partition("?")
+        try:
+            status = self.serve(path, query)
+        except Exception:
+            _log.exception("edge: %s %s failed", self.command, path)
+            self.close_connection = True
+            status = self.fail(500, grpc.StatusCode.INTERNAL, "the edge failed; see its log")
+        _log.info(
+            "%s %s -> %d",
+            self.command,
+            path,
+            status,
+            extra={"duration_ms": round((time.monotonic() - started) * 1000, 1)},
+        )
+
+    def serve(self, path: str, query: str) -> int:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            return self.fail(413, grpc.StatusCode.RESOURCE_EXHAUSTED, "the body is too large")
+        body = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type", "")
+        if self.command == "POST" and grpc_web.is_grpc_web(content_type):
+            return self.grpc_web(path, body, grpc_web.is_text(content_type), content_type)
+        if path == HEALTH_PATH and self.command == "GET":
+            return self.send(200, b'{"status": "SERVING"}', [])
+        return self.transcode(path, query, body)
+
+    def metadata(self) -> list[tuple[str, str | bytes]]:
+        forwarded: list[tuple[str, str | bytes]] = []
+        for name in FORWARDED_HEADERS:
+            value = self.headers.get(name)
+            if value is not None:
+                forwarded.append((name, value))
+        return forwarded
+
+    def transcode(self, path: str, query: str, body: bytes) -> int:
+        try:
+            route, variables = find_route(self.server.routes, self.command, path)
+        except LookupError as missing:
+            return self.fail(404, grpc.StatusCode.NOT_FOUND, str(missing))
+        try:
+            parameters = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+            request = build_request(route, variables, parameters, body)
+        except BadRequest as bad:
+            return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, str(bad))
+        try:
+            response, metadata = self.server.upstreams.call(
+                route.service, route.grpc_path, request.SerializeToString(), self.metadata()
+            )
+        except grpc.RpcError as error:
+            code, details, trailers = rpc_failure(error)
+            status = status_message(code, details, trailers)
+            return self.send(http_status(code), error_body(status), response_headers(trailers))
+        message = route.response_class().FromString(response)
+        return self.send(200, response_body(message), response_headers(metadata))
+
+    def grpc_web(self, path: str, body: bytes, text: bool, content_type: str) -> int:
+        service = self.server.grpc_methods.get(path)
+        code, details, message = grpc.StatusCode.OK, "", None
+        metadata: Metadata = ()
+        if service is None:
+            code, details = grpc.StatusCode.UNIMPLEMENTED, f"unknown method {path}"
+        else:
+            try:
+                request = grpc_web.decode_request(body, text)
+                message, metadata = self.server.upstreams.call(
+                    service, path, request, self.metadata()
+                )
+            except grpc_web.FramingError as bad:
+                code, details = grpc.StatusCode.INVALID_ARGUMENT, str(bad)
+            except grpc.RpcError as error:
+                code, details, metadata = rpc_failure(error)
+        trailers = response_headers(metadata)
+        payload = grpc_web.encode_response(message, code_number(code), details, trailers, text)
+        return self.send(200, payload, [], content_type=content_type)
+
+    def fail(self, status: int, code: grpc.StatusCode, message: str) -> int:
+        body = {"code": code_number(code), "message": message, "details": []}
+        return self.send(status, json.dumps(body).encode(), [])
+
+    def send(
+        self,
+        status: int,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        content_type: str | None = JSON,
+    ) -> int:
+        self.send_response(status)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in [
+            *headers,
+            *self.server.cors.response_headers(self.headers.get("Origin")),
+        ]:
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+        return status
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silences http.server's own access log: dispatch logs each request once."""

@@ -1,0 +1,239 @@
+"""The edge's HTTP server in front of an in-process gRPC stub: what reaches the service as
+metadata, and what the HTTP client gets back for answers and errors (no broker or database)."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from stint.listings.v1 import resources_pb2, service_pb2
+from stint_runtime.edge import grpc_web
+from stint_runtime.edge.config import EdgeConfig
+from stint_runtime.edge.server import EdgeServer
+from stint_runtime.stack.processes import free_port
+
+ORIGIN = "https://app.example"
+
+
+@dataclass
+class Stub:
+    """GetListing answers for id "L1", else NOT_FOUND; PublishListing fails validation."""
+
+    seen: list[dict[str, str]] = field(default_factory=list)
+
+    def get_listing(
+        self, request: service_pb2.GetListingRequest, context: grpc.ServicerContext
+    ) -> service_pb2.GetListingResponse:
+        self.seen.append({k: str(v) for k, v in context.invocation_metadata()})
+        context.send_initial_metadata((("x-request-id", "req-1"),))
+        if request.listing_id != "L1":
+            context.abort(grpc.StatusCode.NOT_FOUND, f"listing {request.listing_id} not found")
+        return service_pb2.GetListingResponse(listing=resources_pb2.Listing(id="L1", version=4))
+
+    def publish_listing(
+        self, request: service_pb2.PublishListingRequest, context: grpc.ServicerContext
+    ) -> service_pb2.PublishListingResponse:
+        self.seen.append({k: str(v) for k, v in context.invocation_metadata()})
+        detail = any_pb2.Any()
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field="expected_version", description="must be at least 1"
+        )
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+        status = status_pb2.Status(code=3, message="expected_version: must be at least 1")
+        status.details.append(detail)
+        context.abort_with_status(_RichStatus(status))
+        raise AssertionError("unreachable")
+
+    def handler(self) -> grpc.GenericRpcHandler[Any, Any]:
+        def unary(function: Any, request: Any, response: Any) -> grpc.RpcMethodHandler[Any, Any]:
+            return grpc.unary_unary_rpc_method_handler(
+                function,
+                request_deserializer=request.FromString,
+                response_serializer=response.SerializeToString,
+            )
+
+        return grpc.method_handlers_generic_handler(
+            "stint.listings.v1.ListingsService",
+            {
+                "GetListing": unary(
+                    self.get_listing,
+                    service_pb2.GetListingRequest,
+                    service_pb2.GetListingResponse,
+                ),
+                "PublishListing": unary(
+                    self.publish_listing,
+                    service_pb2.PublishListingRequest,
+                    service_pb2.PublishListingResponse,
+                ),
+            },
+        )
+
+
+class _RichStatus(grpc.Status):
+    def __init__(self, status: Any) -> None:
+        self.code = grpc.StatusCode.INVALID_ARGUMENT
+        self.details = status.message
+        self.trailing_metadata = (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+@dataclass
+class Edge:
+    stub: Stub
+    port: int
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            answer = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, answer
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def edge() -> Iterator[Edge]:
+    stub = Stub()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((stub.handler(),))
+    grpc_port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    config = EdgeConfig(
+        "127.0.0.1",
+        free_port(),
+        {"listings": f"127.0.0.1:{grpc_port}", "payouts": f"127.0.0.1:{free_port()}"},
+        (ORIGIN,),
+        timeout_seconds=5,
+    )
+    http_server = EdgeServer(config)
+    thread = threading.Thread(target=http_server.serve_forever, daemon=True)
+    thread.start()
+    yield Edge(stub, config.port)
+    http_server.shutdown()
+    http_server.server_close()
+    server.stop(0)
+
+
+def test_authorization_and_idempotency_key_reach_the_service_as_metadata(edge: Edge) -> None:
+    status, _, body = edge.request(
+        "POST",
+        "/v1/listings/L1:publish",
+        b'{"expectedVersion": 0}',
+        {
+            "Authorization": "Bearer token-1",
+            "Idempotency-Key": "key-1",
+            "Cookie": "session=secret",
+            "Content-Type": "application/json",
+        },
+    )
+    seen = edge.stub.seen[-1]
+    assert seen["authorization"] == "Bearer token-1"
+    assert seen["idempotency-key"] == "key-1"
+    assert "cookie" not in seen, "only the listed headers are forwarded"
+    assert status == 400
+    assert json.loads(body)["code"] == 3
+
+
+def test_an_answer_is_json_with_the_service_s_metadata_as_headers(edge: Edge) -> None:
+    status, headers, body = edge.request("GET", "/v1/listings/L1", headers={"Origin": ORIGIN})
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert headers["x-request-id"] == "req-1"
+    assert headers["access-control-allow-origin"] == ORIGIN
+    listing = json.loads(body)["listing"]
+    assert (listing["id"], listing["version"]) == ("L1", "4")
+    assert listing["seats"] == 0, "fields at their defaults are printed"
+
+
+def test_errors_carry_the_http_status_and_the_services_status_with_details(edge: Edge) -> None:
+    status, _, body = edge.request("GET", "/v1/listings/L2")
+    assert status == 404
+    assert json.loads(body) == {"code": 5, "message": "listing L2 not found", "details": []}
+    status, _, body = edge.request(
+        "POST", "/v1/listings/L1:publish", b'{"expectedVersion": 0}', {"Idempotency-Key": "k"}
+    )
+    error = json.loads(body)
+    assert status == 400
+    assert error["message"] == "expected_version: must be at least 1"
+    (detail,) = error["details"]
+    assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+    assert detail["fieldViolations"][0]["field"] == "expected_version"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/v1/nothing-here", b"", 404, 5),
+        ("POST", "/v1/listings", b"{not json", 400, 3),
+        ("GET", "/v1/listings?pageSize=lots", b"", 400, 3),
+        ("GET", "/v1/payouts/P1", b"", 503, 14),  # nothing listens at payouts' address
+    ],
+)
+def test_requests_that_never_reach_a_service_get_a_json_error(
+    edge: Edge, method: str, path: str, body: bytes, status: int, code: int
+) -> None:
+    got, headers, answer = edge.request(method, path, body)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert json.loads(answer)["code"] == code
+
+
+def test_grpc_web_binary_answers_with_the_message_and_the_trailer(edge: Edge) -> None:
+    request = service_pb2.GetListingRequest(listing_id="L1").SerializeToString()
+    status, headers, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/GetListing",
+        grpc_web.frame(grpc_web.DATA, request),
+        {"Content-Type": "application/grpc-web+proto", "Origin": ORIGIN},
+    )
+    assert status == 200
+    assert headers["content-type"] == "application/grpc-web+proto"
+    assert headers["access-control-allow-origin"] == ORIGIN
+    length = int.from_bytes(body[1:5], "big")
+    message = service_pb2.GetListingResponse.FromString(body[5 : 5 + length])
+    assert message.listing.id == "L1"
+    trailer = body[5 + length :]
+    assert trailer[0] == grpc_web.TRAILERS
+    assert trailer[5:].startswith(b"grpc-status:0\r\n")
+
+
+def test_grpc_web_unknown_methods_and_bad_frames_fail_in_the_trailer(edge: Edge) -> None:
+    status, _, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/Nope",
+        grpc_web.frame(grpc_web.DATA, b""),
+        {"Content-Type": "application/grpc-web-text"},
+    )
+    assert status == 200
+    assert b"grpc-status:12\r\n" in base64.b64decode(body)
+    status, _, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/GetListing",
+        b"\x00\x00",
+        {"Content-Type": "application/grpc-web"},
+    )
+    assert b"grpc-status:3\r\n" in body
+
+
+def test_cors_preflight_only_for_configured_origins(edge: Edge) -> None:
+    status, headers, _ = edge.request("OPTIONS", "/v1/listings", headers={"Origin": ORIGIN})
+    assert status == 204
+    assert headers["access-control-allow-origin"] == ORIGIN
+    status, headers, _ = edge.request(
+        "OPTIONS", "/v1/listings", headers={"Origin": "https://other.example"}
+    )
+    assert status == 403
+    assert "access-control-allow-origin" not in headers
