@@ -5,9 +5,6 @@ it mounts, serves gRPC-Web with CORS and routes each service to its Kubernetes S
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from stint_runtime.edge.descriptors import edge_descriptor_set
 from stint_runtime.edge.routes import SERVICE_MODULES
 
-from tests.deploy.test_manifests import KUBERNETES_VERSION, OVERLAYS, Manifest, pod_spec
+from tests.deploy.manifests import OVERLAYS, Docs, Manifest, overlay, pod_spec
+from tests.deploy.test_manifests import KUBERNETES_VERSION
 from tools import protogen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,45 +35,12 @@ FILTER_ORDER = [
 FORWARDED = ("authorization", "idempotency-key")
 
 
-def render(overlay: str, tmp: Path) -> tuple[Manifest, ...]:
-    """An overlay with the edge component, as listed in its kustomization (or added to it)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl (with its built-in kustomize) is not installed")
+@pytest.fixture(scope="module", params=OVERLAYS)
+def docs(request: pytest.FixtureRequest) -> Docs:
+    """An overlay as applied: every overlay lists the edge component."""
     if not DESCRIPTORS.is_file():
         pytest.fail(f"{DESCRIPTORS.relative_to(ROOT)} is missing: run `make proto`")
-    source = ROOT / "deploy/k8s/overlays" / overlay
-    listed = yaml.safe_load((source / "kustomization.yaml").read_text()).get("components", [])
-    where = tmp / overlay
-    where.mkdir()
-    if any((source / path).resolve() == COMPONENT for path in listed):
-        where = source  # the overlay has it already: build it as it is
-    else:
-        write_wrapper(where, source)
-    result = subprocess.run(
-        [kubectl, "kustomize", str(where)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
-
-
-def write_wrapper(where: Path, overlay: Path) -> None:
-    (where / "kustomization.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "kustomize.config.k8s.io/v1beta1",
-                "kind": "Kustomization",
-                "namespace": "stint",  # as in each overlay
-                "resources": [os.path.relpath(overlay, where)],
-                "components": [os.path.relpath(COMPONENT, where)],
-            }
-        )
-    )
-
-
-@pytest.fixture(scope="module", params=OVERLAYS)
-def docs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return render(request.param, tmp_path_factory.mktemp("edge"))
+    return overlay(request.param)
 
 
 def one(docs: tuple[Manifest, ...], kind: str, prefix: str) -> Manifest:
@@ -257,11 +222,14 @@ def test_each_service_routes_to_its_kubernetes_service(docs: tuple[Manifest, ...
         (endpoints,) = clusters[cluster]["load_assignment"]["endpoints"]
         (endpoint,) = endpoints["lb_endpoints"]
         address = endpoint["endpoint"]["address"]["socket_address"]
-        (port,) = grpc_services[cluster]["spec"]["ports"]
+        (port,) = [p for p in grpc_services[cluster]["spec"]["ports"] if p["name"] == "grpc"]
         assert (address["address"], address["port_value"]) == (cluster, port["port"])
         options = clusters[cluster]["typed_extension_protocol_options"]
         protocol = options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
         assert "http2_protocol_options" in protocol["explicit_http_config"], "gRPC is HTTP/2"
     policy = one(docs, "NetworkPolicy", "stint-edge")
     allowed_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
-    assert {s["spec"]["ports"][0]["port"] for s in grpc_services.values()} <= allowed_ports
+    grpc_ports = {
+        p["port"] for s in grpc_services.values() for p in s["spec"]["ports"] if p["name"] == "grpc"
+    }
+    assert grpc_ports <= allowed_ports
