@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 PROTO_SOURCES := $(shell find proto -name '*.proto' 2>/dev/null)
 
-.PHONY: help setup proto lint test run stack bench clean
+.PHONY: help setup proto lint test run stack demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test: setup ## everything CI runs: lint, contract checks, unit, integration and 
 
 run: setup ## the embedded stack plus every service, in the foreground (Ctrl-C stops all)
 	exec $(PY) -m stint_runtime.run
+
+demo: setup ## walk the whole journey over gRPC against `make run` (or a platform of its own)
+	$(PY) -m tools.demo
 
 stack: setup ## only the infrastructure (Kafka, MongoDB, SMTP), in the foreground
 	exec $(PY) -m stint_runtime.run --stack-only
