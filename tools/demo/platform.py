@@ -39,7 +39,7 @@ def free_ports_env() -> dict[str, str]:
 
 
 @contextmanager
-def started_platform(say: object = print) -> Iterator[RunningPlatform]:
+def started_platform() -> Iterator[RunningPlatform]:
     """`python -m stint_runtime.run` in a temporary data directory; SIGTERM when done."""
     with tempfile.TemporaryDirectory(prefix="stint-demo-") as tmp:
         data_dir = Path(tmp)
