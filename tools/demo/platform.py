@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def free_ports_env() -> dict[str, str]:
 
 
 @contextmanager
-def started_platform() -> Iterator[RunningPlatform]:
+def started_platform(extra_env: Mapping[str, str] | None = None) -> Iterator[RunningPlatform]:
     """`python -m stint_runtime.run` in a temporary data directory; SIGTERM when done."""
     with tempfile.TemporaryDirectory(prefix="stint-demo-") as tmp:
         data_dir = Path(tmp)
@@ -51,6 +51,7 @@ def started_platform() -> Iterator[RunningPlatform]:
         env.update(free_ports_env())
         env["STINT_DATA_DIR"] = str(data_dir)
         env.pop("STINT_CLOCK_FILE", None)
+        env.update(extra_env or {})
         log = data_dir / "run.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
