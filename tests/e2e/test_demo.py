@@ -7,26 +7,18 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from stint_runtime.running import RunningPlatform
 
 from tools.demo.mailbox import emails
-from tools.demo.platform import started_platform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 STEP = re.compile(r"^\[\s*(\d+)/(\d+)\] ([^:]+): (.*)$", re.MULTILINE)
 DEMO_TIMEOUT = 240.0
-
-
-@pytest.fixture(scope="module")
-def platform() -> Iterator[RunningPlatform]:
-    with started_platform() as running:
-        yield running
 
 
 def data_dir_of(platform: RunningPlatform) -> Path:
