@@ -59,6 +59,10 @@ def test_the_demo_walks_the_whole_journey_on_the_running_platform(
     assert "payout to Amara: PAID 60000 USD" in output
     assert "payout to Bo: HELD 36000 USD (minor units) until Bo registered an account, " in output
     assert "then PAID 36000 USD" in output
+    assert "ledger of the org, escrowed: 132000 USD" in output  # 2 x (60000 + 10 % fee)
+    assert "ledger of the org, refunded: 26400 USD" in output  # 40 % of 66000
+    assert "ledger of the org, paid to students: 96000 USD" in output
+    assert "ledger of the org, platform fees: 9600 USD" in output
     assert "engagement of Amara: ENGAGEMENT_STATUS_PAID" in output
     assert "engagement of Bo: ENGAGEMENT_STATUS_PAID" in output
     assert re.search(r"Chen's application \w+ EXPIRED; Chen was told", output), output

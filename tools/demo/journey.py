@@ -57,6 +57,7 @@ class Facts:
     applications: dict[str, str] = field(default_factory=dict)
     engagements: dict[str, str] = field(default_factory=dict)
     payouts: dict[str, str] = field(default_factory=dict)
+    ledger: dict[str, str] = field(default_factory=dict)
     records_verified: list[str] = field(default_factory=list)
     webhooks_verified: int = 0
     emails: dict[str, list[str]] = field(default_factory=dict)
@@ -95,6 +96,7 @@ class Journey:
             ("engagement 1: revision, approval", self.revision_then_approval),
             ("engagement 2: dispute at 60%", self.dispute),
             ("payouts", self.payouts),
+            ("ledger", self.ledger),
             ("feedback", self.feedback),
             ("completion records", self.completion_records),
             ("university receives completions", self.webhook_received),
@@ -478,6 +480,36 @@ class Journey:
             f"Amara PAID {money(paid.amount)}; Bo's {released.payout_percent}% "
             f"{money(held.amount)} HELD, account registered, PAID"
         )
+
+    async def ledger(self) -> str:
+        """The org's double-entry ledger as the employer sees it: balanced, and what moved."""
+        request = payouts.GetLedgerRequest(employer_org_id=self.cast.org, page_size=100)
+        reply = await self._call("payouts", "GetLedger", request, self.cast.employer)
+        entries = list(reply.entries)
+        if sum(e.amount_minor for e in entries) != 0:
+            raise StepFailed(f"the ledger of {self.cast.org} does not balance")
+        account = payout_resources.LedgerAccount
+        receivable = [
+            e.amount_minor
+            for e in entries
+            if e.account == account.LEDGER_ACCOUNT_EMPLOYER_RECEIVABLE
+        ]
+        total = {
+            "escrowed": sum(a for a in receivable if a > 0),
+            "refunded": -sum(a for a in receivable if a < 0),
+            "paid to students": -sum(
+                e.amount_minor for e in entries if e.account == account.LEDGER_ACCOUNT_CASH
+            ),
+            "platform fees": -sum(
+                e.amount_minor
+                for e in entries
+                if e.account == account.LEDGER_ACCOUNT_PLATFORM_REVENUE
+            ),
+        }
+        currency = entries[0].currency if entries else "USD"
+        self.facts.ledger = {k: f"{v} {currency}" for k, v in total.items()}
+        moved = ", ".join(f"{k} {v}" for k, v in self.facts.ledger.items())
+        return f"{len(entries)} entries, balanced (sum 0): {moved} (minor units)"
 
     async def feedback(self) -> str:
         key, amara, employer = "dashboard-1", self.student["Amara"], self.cast.employer

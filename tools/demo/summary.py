@@ -14,6 +14,10 @@ def summary(journey: Journey, ok: bool, seconds: float) -> str:
         *(f"  listing {title}: {status}" for title, status in facts.listings.items()),
         *(f"  engagement of {name}: {status}" for name, status in facts.engagements.items()),
         *(f"  payout to {name}: {line}" for name, line in facts.payouts.items()),
+        *(
+            f"  ledger of the org, {what}: {amount} (minor units)"
+            for what, amount in facts.ledger.items()
+        ),
         f"  completion records verified: {', '.join(facts.records_verified) or 'none'}",
         f"  university webhooks verified: {facts.webhooks_verified}",
         f"  emails read back: {sum(len(v) for v in facts.emails.values())}",
