@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from stint_runtime.running import RunningPlatform
+from stint_runtime.running import RunningPlatform, alive
 
 from tools.demo.mailbox import emails
 
@@ -86,3 +86,21 @@ def test_a_second_run_on_the_same_platform_also_completes(platform: RunningPlatf
     result, _ = run_demo(platform)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "platform clock moved: +8 days" in result.stdout
+
+
+def test_with_no_platform_running_the_demo_starts_one_and_stops_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.demo", "--data-dir", str(tmp_path)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT + 120,
+        check=False,
+    )
+    output = result.stdout
+    assert result.returncode == 0, output + result.stderr
+    assert "no running platform found; starting one on free ports" in output
+    assert "demo complete" in output
+    started = re.search(r"demo: platform ready in [0-9.]+s \(pid (\d+)\)", output)
+    assert started is not None, output
+    assert not alive(int(started.group(1))), "the platform the demo started is still running"

@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if platform is None or not serving(platform):
             say("demo: no running platform found; starting one on free ports (stopped after)")
             platform = stack.enter_context(started_platform())
-            say(f"demo: platform ready in {time.monotonic() - started:.1f}s")
+            say(f"demo: platform ready in {time.monotonic() - started:.1f}s (pid {platform.pid})")
         else:
             say(f"demo: using the platform in {data_dir} (pid {platform.pid})")
         university = stack.enter_context(university_serving(University()))
