@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,8 +113,10 @@ def test_one_approval_is_one_trace_across_the_processes(
     assert missing == [], f"trace {trace_id} lacks {missing}; it has {seen}"
     services = {s.service for s in spans}
     assert {"applications", "payouts", "notifications"} <= services
+    per_service = Counter(s.service for s in spans)
     with capsys.disabled():
         print(
-            f"\n[one trace] approval trace {trace_id}: {len(spans)} spans from "
-            f"{', '.join(sorted(services))} ({collector.receiver.count()} spans received in all)"
+            f"\n[one trace] approval trace {trace_id}: {len(spans)} spans "
+            f"({', '.join(f'{name} {n}' for name, n in sorted(per_service.items()))}; "
+            f"{collector.receiver.count()} spans received in all)"
         )
