@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 PROTO_SOURCES := $(shell find proto -name '*.proto' 2>/dev/null)
 EDGE_DESCRIPTORS := deploy/k8s/components/edge/stint.binpb
 
-.PHONY: help setup proto lint test run stack edge bench clean
+.PHONY: help setup proto lint test run stack edge demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ test: setup ## everything CI runs: lint, contract checks, unit, integration and 
 
 run: setup ## the embedded stack plus every service, in the foreground (Ctrl-C stops all)
 	exec $(PY) -m stint_runtime.run
+
+demo: setup ## walk the whole journey over gRPC against `make run` (or a platform of its own)
+	$(PY) -m tools.demo
 
 stack: setup ## only the infrastructure (Kafka, MongoDB, SMTP), in the foreground
 	exec $(PY) -m stint_runtime.run --stack-only

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -44,3 +47,61 @@ class ManualClock:
             raise ValueError("ManualClock needs a timezone-aware datetime")
         with self._lock:
             self._now = moment
+
+
+class FileOffsetClock:
+    """Wall-clock time shifted by the seconds written in a file (development only).
+
+    `make run` gives every service the same file (STINT_CLOCK_FILE), so one write moves time for
+    all of them at once (the demo expires an application this way). The file is read again only
+    when its stat changes; a missing or unreadable file keeps the last offset read.
+    """
+
+    def __init__(self, path: Path, base_offset: timedelta = timedelta(0)) -> None:
+        self.path = path
+        self._base = base_offset
+        self._seen: tuple[int, int, int] | None = None
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def offset(self) -> timedelta:
+        """The offset the file says now (without the base offset)."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return self._offset
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if seen != self._seen:
+                self._seen = seen
+                with contextlib.suppress(OSError, ValueError):
+                    self._offset = timedelta(seconds=float(self.path.read_text().strip() or 0))
+            return self._offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._base + self.offset()
+
+
+def read_clock_offset(path: Path) -> timedelta:
+    """The offset a clock file holds (zero when there is none)."""
+    try:
+        return timedelta(seconds=float(path.read_text().strip() or 0))
+    except FileNotFoundError:
+        return timedelta(0)
+
+
+def write_clock_offset(path: Path, offset: timedelta) -> None:
+    """Replace the file's offset atomically (a new inode: readers see the change at once)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(f"{offset.total_seconds()}\n")
+    tmp.replace(path)
+
+
+def clock_for(environment: str, offset_seconds: float, clock_file: str) -> Clock:
+    """The clock a service runs on; a clock file (a dev tool) is refused in production."""
+    base = timedelta(seconds=offset_seconds)
+    if not clock_file:
+        return SystemClock(base)
+    if environment == "production":
+        raise ValueError("STINT_CLOCK_FILE is for development and tests: refused in production")
+    return FileOffsetClock(Path(clock_file), base)

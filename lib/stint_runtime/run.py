@@ -7,6 +7,8 @@ Ports and places (flags win over the environment):
   STINT_<SERVICE>_GRPC_PORT            a service's gRPC port, e.g. STINT_LISTINGS_GRPC_PORT=50051
   STINT_<SERVICE>_METRICS_PORT         its Prometheus /metrics port, e.g. ..._METRICS_PORT=9101
   --data-dir      STINT_DATA_DIR       data and logs (default .stint/ in the repository)
+  STINT_CLOCK_FILE                     the services' shared clock offset (<data dir>/clock-offset)
+Once ready, <data dir>/platform.json says where everything listens (`make demo` reads it).
 With KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI set, those servers are used instead of embedded ones.
 """
 
@@ -20,12 +22,15 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from stint_runtime.clock import write_clock_offset
+from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
     DEFAULT_METRICS_PORTS,
@@ -247,6 +252,29 @@ def start_payment_provider(data_dir: Path, env: Mapping[str, str]) -> ProviderSe
     return serve_in_background(data_dir / "payment-provider", port)
 
 
+def clock_file(data_dir: Path, env: Mapping[str, str]) -> Path:
+    """The development clock every service reads (STINT_CLOCK_FILE): kept across restarts, as
+    the data is, so time never moves back for stored timers; zero offset when new."""
+    path = Path(env["STINT_CLOCK_FILE"]) if env.get("STINT_CLOCK_FILE") else data_dir / CLOCK_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_clock_offset(path, timedelta(0))
+    return path.resolve()
+
+
+def describe(backend: Backend, services: Sequence[Service], clock: Path) -> RunningPlatform:
+    endpoints = backend.endpoints
+    return RunningPlatform(
+        pid=os.getpid(),
+        kafka_bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        mongodb_uri=endpoints.mongodb_uri,
+        grpc={s.name: s.address for s in services},
+        metrics={s.name: s.metrics_url for s in services},
+        maildir=str(backend.maildir.resolve()) if backend.maildir is not None else "",
+        clock_file=str(clock),
+    )
+
+
 # ---- services --------------------------------------------------------------------------------
 
 
@@ -330,7 +358,9 @@ def status_table(
         *(f"  {n:<24}{a:<52}{shown(log) if log else '-'}" for n, a, log in rows),
     ]
     if backend.maildir is not None:
-        lines.append(f"  mail received by the SMTP sink is kept in {shown(backend.maildir)}/")
+        lines.append(
+            f"  emails land in the SMTP sink's mailbox: {shown(backend.maildir)}/ (one .eml each)"
+        )
     if backend.label == "embedded":
         lines.append("  Kafka keeps its data in memory: a restart starts with empty topics.")
     stint = shown(Path(sys.executable).parent / "stint")
@@ -341,6 +371,7 @@ def status_table(
         "",
         "  mint a dev token:  " + f"{stint} token --role employer --sub emp-1 --org org-1",
         "  tail events:       " + f"{kafka_env}{stint} events tail listings.v1 --from-beginning",
+        "  walk through it:   make demo   (in another terminal)",
         "",
         "Ctrl-C (or SIGTERM) stops everything.",
     ]
@@ -373,8 +404,12 @@ def run(options: RunOptions) -> None:
             url = simulator_url(provider.server_address[1])
             payouts_env["STINT_PAYOUTS_PROVIDER_API_BASE"] = url
             say(f"  payment provider simulator on {url}")
+        clock = clock_file(options.data_dir, os.environ)
+        shared_env = {"STINT_CLOCK_FILE": str(clock)}
         services = [
-            service_process(n, options, backend, payouts_env if n == "payouts" else {})
+            service_process(
+                n, options, backend, {**shared_env, **(payouts_env if n == "payouts" else {})}
+            )
             for n in names
         ]
         try:
@@ -386,8 +421,11 @@ def run(options: RunOptions) -> None:
                 service.process.start()
             wait_serving(services, options.ready_timeout, started)
             say(status_table(backend, services, time.monotonic() - started, options.stack_only))
+            if services:
+                describe(backend, services, clock).write(options.data_dir)
             supervise([*(s.process for s in services), *backend.processes])
         finally:
+            forget(options.data_dir)
             if any(s.process.running() for s in services):
                 say("stint: stopping services")
                 stop_all([s.process for s in services], options.stop_grace)

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from stint_runtime.clock import Clock, SystemClock
+from stint_runtime.clock import Clock, clock_for
 from stint_runtime.grpc.idempotency import IdempotencyStore
 from stint_runtime.grpc.server import ServiceBinding, StintServer, build_server
 from stint_runtime.logging import configure_logging
@@ -101,7 +101,9 @@ class ServiceApp:
         self.settings = settings
         self._build = build
         self._span_exporter = span_exporter
-        self.clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds))
+        self.clock = clock or clock_for(
+            settings.environment, settings.clock_offset_seconds, settings.clock_file
+        )
         self.runtime: Runtime | None = None
         self.server: StintServer | None = None
         self.relay: OutboxRelay | None = None

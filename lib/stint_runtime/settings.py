@@ -93,6 +93,8 @@ class StintSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.2, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
     clock_offset_seconds: float = 0.0
+    # Development only: a file holding an offset in seconds, re-read when it changes (make run).
+    clock_file: str = ""
 
     # Failure handling: outages are retried for as long as they last; health turns NOT_SERVING
     # once one lasts longer than unhealthy_after_seconds. Only deterministic failures spend
@@ -121,6 +123,12 @@ class StintSettings(BaseSettings):
         uses_dev_secret = self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
         if self.environment == "production" and self.jwt_algorithm == "HS256" and uses_dev_secret:
             raise ValueError("STINT_JWT_SECRET must be set in production: the dev secret is public")
+        return self
+
+    @model_validator(mode="after")
+    def _no_clock_file_in_production(self) -> StintSettings:
+        if self.environment == "production" and self.clock_file:
+            raise ValueError("STINT_CLOCK_FILE is for development and tests: refused in production")
         return self
 
     @model_validator(mode="after")

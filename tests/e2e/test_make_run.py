@@ -22,6 +22,7 @@ from stint_runtime.run import (
     health_status,
     metrics_port_variable,
 )
+from stint_runtime.running import RunningPlatform
 from stint_runtime.settings import DEFAULT_GRPC_PORTS
 from stint_runtime.stack.processes import free_port, port_in_use
 
@@ -92,6 +93,7 @@ class MakeRun:
     """`make run` in its own session, its output in a file, its process tree recorded."""
 
     def __init__(self, clone: Path, ports: dict[str, int], log: Path) -> None:
+        self.clone = clone
         self.log = log
         self.started = time.monotonic()
         with log.open("wb") as out:
@@ -142,6 +144,15 @@ def assert_up(run: MakeRun, clone: Path, ports: dict[str, int]) -> None:
         assert port_in_use("127.0.0.1", ports[variable]), f"nothing listens on {variable}"
     running = descendants(run.process.pid)  # run.py, kafka, mongodb, smtp and the services
     assert len(running) == 4 + len(services), [p.command() for p in running]
+    described = RunningPlatform.read(clone / ".stint")
+    assert described is not None, "no .stint/platform.json while running"
+    assert set(described.grpc) == set(services)
+    assert Path(described.maildir).is_dir()
+    assert Path(described.clock_file).is_file()
+    output = run.output()
+    assert "emails land in the SMTP sink's mailbox: .stint/mail/" in output, output[-3000:]
+    assert "stint token --role" in output
+    assert "stops everything" in output
 
 
 RUNTIME_SERIES = (
@@ -176,6 +187,7 @@ def assert_nothing_left(run: MakeRun, ports: dict[str, int], signal_name: str) -
     assert taken == [], f"ports still in use: {taken}"
     output = run.output()
     assert f"stint: stopped on {signal_name}" in output, output[-4000:]
+    assert RunningPlatform.read(run.clone / ".stint") is None, "platform.json left behind"
 
 
 def report(capsys: pytest.CaptureFixture[str], line: str) -> None:

@@ -69,6 +69,10 @@ class PayoutsApp:
         now = self.context.now()
         return self.uow_factory.run(lambda uow: MongoStore(uow).payouts.due_for_attempt(now, limit))
 
+    def trace_of(self, payout_id: str) -> dict[str, str]:
+        """The W3C trace context the payout's processing continues."""
+        return self.uow_factory.run(lambda uow: MongoStore(uow).payouts.trace_of(payout_id))
+
     def process(self, payout_id: str) -> Payout | None:
         """One provider attempt (no transaction is open during the call)."""
         run: Any = self.run

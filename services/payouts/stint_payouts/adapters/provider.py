@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from opentelemetry import trace
 from stint_runtime.values import Money
 from stripe import (
     APIConnectionError,
@@ -48,6 +49,9 @@ def _reason(exc: StripeError) -> ProviderError:
     return ProviderError(f"provider error {status} {code}".strip(), retryable=retryable)
 
 
+tracer = trace.get_tracer("stint.payouts.provider")
+
+
 class StripeProvider:
     def __init__(self, api_key: str, api_base: str, timeout_seconds: float) -> None:
         self._client = StripeClient(
@@ -65,13 +69,19 @@ class StripeProvider:
             "transfer_group": request.transfer_group,
             "metadata": dict(request.metadata),
         }
-        try:
-            made = self._client.v1.transfers.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.idempotency_key},
-            )
-        except StripeError as exc:
-            raise _reason(exc) from None
+        with tracer.start_as_current_span(
+            "provider transfers.create",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"http.request.method": "POST", "stint.payout.id": request.transfer_group},
+        ) as span:
+            try:
+                made = self._client.v1.transfers.create(
+                    params=params,  # type: ignore[arg-type]
+                    options={"idempotency_key": request.idempotency_key},
+                )
+            except StripeError as exc:
+                span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                raise _reason(exc) from None
         return _transfer(made)
 
     def find_transfer(self, transfer_group: str) -> ProviderTransfer | None:

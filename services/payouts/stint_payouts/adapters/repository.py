@@ -12,6 +12,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from stint_runtime.clock import Clock
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
+from stint_runtime.messaging.envelope import current_trace_carrier
 from stint_runtime.persistence.mongo import Document
 from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
 from stint_runtime.persistence.timers import TIMERS, ensure_timer_index, set_timer
@@ -39,6 +40,7 @@ from stint_payouts.service_layer.ports import LedgerEntry, entries_of
 
 ESCROWS = "escrows"
 PAYOUTS = "payouts"
+TRACE = "trace"  # W3C trace context carrier of a payout
 ACCOUNTS = "payout_accounts"
 LEDGER = "ledger_entries"
 REPORTS = "reconciliation_reports"
@@ -174,15 +176,27 @@ class MongoPayouts:
         return None if document is None else payout_from(document)
 
     def add(self, payout: Payout) -> None:
-        self.uow.insert(PAYOUTS, {**payout_document(payout), "version": 1})
+        self.uow.insert(PAYOUTS, {**self._traced(payout), "version": 1})
         payout.version = 1
         self._publish(payout)
 
     def save(self, payout: Payout) -> None:
-        payout.version = self.uow.replace_if_version(
-            PAYOUTS, payout_document(payout), payout.version
-        )
+        payout.version = self.uow.replace_if_version(PAYOUTS, self._traced(payout), payout.version)
         self._publish(payout)
+
+    def _traced(self, payout: Payout) -> Document:
+        """The document with the trace of the operation that last moved the payout (an approval,
+        an account registration, a processing step); the processor continues it. A change made
+        outside any trace (a retry timer) keeps the one stored."""
+        trace = current_trace_carrier()
+        if not trace:
+            stored = self.uow.find_one(PAYOUTS, {"_id": payout.id})
+            trace = (stored or {}).get(TRACE, {})
+        return {**payout_document(payout), TRACE: trace}
+
+    def trace_of(self, payout_id: str) -> dict[str, str]:
+        document = self.uow.db[PAYOUTS].find_one({"_id": payout_id}, {TRACE: 1})
+        return dict((document or {}).get(TRACE, {}))
 
     def of_student(self, student_id: str) -> list[Payout]:
         documents = self.uow.db[PAYOUTS].find({"student_id": student_id}, session=self.uow.session)

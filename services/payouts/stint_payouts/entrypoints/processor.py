@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import logging
 
+from opentelemetry import trace
+from stint_runtime.messaging.envelope import context_from_carrier
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
 from stint_payouts.bootstrap import PayoutsApp
 
 log = logging.getLogger("stint.payouts.processor")
+tracer = trace.get_tracer("stint.payouts")
 
 
 class PayoutProcessor:
@@ -66,7 +69,15 @@ class PayoutProcessor:
         try:
             async with self._slots:
                 if not self._stopping.is_set():
-                    await asyncio.to_thread(self.app.process, payout_id)
+                    carrier = await asyncio.to_thread(self.app.trace_of, payout_id)
+                    # Continues the trace that made the payout due (e.g. the approval's); the
+                    # thread gets this context, so the provider call and PayoutPaid are in it.
+                    with tracer.start_as_current_span(
+                        "payout process",
+                        context=context_from_carrier(carrier),
+                        attributes={"stint.payout.id": payout_id},
+                    ):
+                        await asyncio.to_thread(self.app.process, payout_id)
         except Exception as exc:
             log.warning(
                 "payout attempt failed; retried on the next pass",

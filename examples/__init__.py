@@ -1,0 +1,1 @@
+"""Examples of integrating with Stint from outside the services."""

@@ -1,0 +1,53 @@
+"""The credit ledger: one CSV line per verified completion record, written at most once."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from stint.applications.v1 import resources_pb2
+
+COLUMNS = (
+    "record_id",
+    "student_id",
+    "engagement_id",
+    "project",
+    "employer_org_id",
+    "hours",
+    "outcome",
+    "completed",
+)
+
+
+def credited(path: Path) -> set[str]:
+    """Record ids already credited (a redelivered event must not credit twice)."""
+    if not path.exists():
+        return set()
+    with path.open(newline="") as file:
+        return {row["record_id"] for row in csv.DictReader(file)}
+
+
+def append_credit(path: Path, claim: resources_pb2.CompletionClaim) -> bool:
+    """Append the claim's credit line; False when the record was already credited."""
+    if claim.record_id in credited(path):
+        return False
+    new = not path.exists()
+    with path.open("a", newline="") as file:
+        writer = csv.writer(file)
+        if new:
+            writer.writerow(COLUMNS)
+        writer.writerow(
+            (
+                claim.record_id,
+                claim.student_id,
+                claim.engagement_id,
+                claim.listing_title,
+                claim.employer_org_id,
+                claim.estimated_hours,
+                resources_pb2.CompletionOutcome.Name(claim.outcome).removeprefix(
+                    "COMPLETION_OUTCOME_"
+                ),
+                claim.complete_time.ToJsonString(),
+            )
+        )
+    return True

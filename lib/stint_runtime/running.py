@@ -1,0 +1,57 @@
+"""What a running `make run` says about itself in `<data dir>/platform.json`: addresses, the
+mailbox, the clock file; the demo and other local tools read it instead of guessing ports."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PLATFORM_FILE = "platform.json"
+CLOCK_FILE = "clock-offset"
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    """Where everything of one `make run` listens; written once every service is SERVING."""
+
+    pid: int
+    kafka_bootstrap_servers: str
+    mongodb_uri: str
+    grpc: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)
+    maildir: str = ""
+    clock_file: str = ""
+
+    def write(self, data_dir: Path) -> Path:
+        path = data_dir / PLATFORM_FILE
+        tmp = path.with_name(f".{PLATFORM_FILE}.{os.getpid()}")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, data_dir: Path) -> RunningPlatform | None:
+        """The description in `data_dir`, or None when there is none or its process is gone."""
+        try:
+            raw = json.loads((data_dir / PLATFORM_FILE).read_text())
+            platform = cls(**raw)
+        except (OSError, ValueError, TypeError):
+            return None
+        return platform if alive(platform.pid) else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget(data_dir: Path) -> None:
+    """Remove the description (on stop)."""
+    (data_dir / PLATFORM_FILE).unlink(missing_ok=True)

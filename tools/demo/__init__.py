@@ -1,0 +1,1 @@
+"""`make demo`: the whole marketplace journey against a running platform, over gRPC only."""
