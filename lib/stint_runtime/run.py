@@ -30,6 +30,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stint_runtime.clock import write_clock_offset
+from stint_runtime.edge.launch import edge_port, edge_process, edge_serving
 from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
@@ -63,6 +64,7 @@ STACK_PORT_SETTINGS = {
     "kafka": "STINT_KAFKA_PORT or --kafka-port",
     "mongodb": "STINT_MONGODB_PORT or --mongodb-port",
     "smtp": "STINT_SMTP_PORT or --smtp-port",
+    "edge": "STINT_EDGE_PORT",
 }
 
 
@@ -340,7 +342,11 @@ def supervise(processes: Sequence[ManagedProcess]) -> None:
 
 
 def status_table(
-    backend: Backend, services: Sequence[Service], elapsed: float, stack_only: bool = False
+    backend: Backend,
+    services: Sequence[Service],
+    elapsed: float,
+    stack_only: bool = False,
+    edge: tuple[str, Path] | None = None,
 ) -> str:
     endpoints = backend.endpoints
     rows = [
@@ -349,6 +355,7 @@ def status_table(
         ("smtp", f"{endpoints.smtp_host}:{endpoints.smtp_port}", backend.logs.get("smtp")),
         *((s.name, f"{s.address} (gRPC, SERVING)", s.process.log_path) for s in services),
         *((f"{s.name} metrics", s.metrics_url, None) for s in services),
+        *([("edge", f"{edge[0]} (HTTP/JSON, gRPC-Web)", edge[1])] if edge else []),
     ]
     names = ", ".join(s.name for s in services) or ("--stack-only" if stack_only else "none yet")
     lines = [
@@ -387,6 +394,9 @@ def run(options: RunOptions) -> None:
             raise PortInUseError(name, LOOPBACK, options.grpc_ports[name])
         if port_in_use(LOOPBACK, options.metrics_ports[name]):
             raise PortInUseError(f"{name} metrics", LOOPBACK, options.metrics_ports[name])
+    http_port = edge_port(os.environ)
+    if names and port_in_use(LOOPBACK, http_port):
+        raise PortInUseError("edge", LOOPBACK, http_port)
     say(f"stint: starting the infrastructure (data and logs in {shown(options.data_dir)}/)")
     with infrastructure(
         options.data_dir,
@@ -412,6 +422,7 @@ def run(options: RunOptions) -> None:
             )
             for n in names
         ]
+        edge = None
         try:
             if services:
                 say(f"stint: starting {', '.join(names)}")
@@ -420,12 +431,23 @@ def run(options: RunOptions) -> None:
             for service in services:
                 service.process.start()
             wait_serving(services, options.ready_timeout, started)
-            say(status_table(backend, services, time.monotonic() - started, options.stack_only))
+            if services:
+                log = options.data_dir / "logs" / "edge.log"
+                ports = {s.name: s.port for s in services}
+                edge = edge_process(log, ports, port=http_port, cwd=options.root)
+                edge.start()
+                edge.wait_ready(lambda: edge_serving(http_port), options.ready_timeout)
+            edge_row = (f"http://{LOOPBACK}:{http_port}", edge.log_path) if edge else None
+            elapsed = time.monotonic() - started
+            say(status_table(backend, services, elapsed, options.stack_only, edge_row))
             if services:
                 describe(backend, services, clock).write(options.data_dir)
-            supervise([*(s.process for s in services), *backend.processes])
+            edge_processes = [edge] if edge else []
+            supervise([*(s.process for s in services), *edge_processes, *backend.processes])
         finally:
             forget(options.data_dir)
+            if edge is not None and edge.running():
+                stop_all([edge], 5.0)
             if any(s.process.running() for s in services):
                 say("stint: stopping services")
                 stop_all([s.process for s in services], options.stop_grace)

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from stint_runtime.edge.launch import edge_serving
 from stint_runtime.run import (
     discover_services,
     grpc_port_variable,
@@ -75,6 +76,7 @@ def ports() -> dict[str, int]:
         "STINT_KAFKA_PORT": free_port(),
         "STINT_MONGODB_PORT": free_port(),
         "STINT_SMTP_PORT": free_port(),
+        "STINT_EDGE_PORT": free_port(),
         **{grpc_port_variable(name): free_port() for name in DEFAULT_GRPC_PORTS},
         **{metrics_port_variable(name): free_port() for name in DEFAULT_GRPC_PORTS},
     }
@@ -143,7 +145,9 @@ def assert_up(run: MakeRun, clone: Path, ports: dict[str, int]) -> None:
     for variable in ("STINT_KAFKA_PORT", "STINT_MONGODB_PORT", "STINT_SMTP_PORT"):
         assert port_in_use("127.0.0.1", ports[variable]), f"nothing listens on {variable}"
     running = descendants(run.process.pid)  # run.py, kafka, mongodb, smtp and the services
-    assert len(running) == 4 + len(services), [p.command() for p in running]
+    assert edge_serving(ports["STINT_EDGE_PORT"]), "the HTTP/JSON edge is not answering"
+    # kafka, mongodb, smtp, the payment provider, the edge and the services
+    assert len(running) == 5 + len(services), [p.command() for p in running]
     described = RunningPlatform.read(clone / ".stint")
     assert described is not None, "no .stint/platform.json while running"
     assert set(described.grpc) == set(services)

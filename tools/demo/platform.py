@@ -35,6 +35,7 @@ def free_ports_env() -> dict[str, str]:
         env[grpc_port_variable(service)] = str(free_port())
         env[metrics_port_variable(service)] = str(free_port())
     env["STINT_PAYMENT_PROVIDER_PORT"] = str(free_port())
+    env["STINT_EDGE_PORT"] = str(free_port())
     return env
 
 
