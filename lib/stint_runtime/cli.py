@@ -105,6 +105,25 @@ def events_tail(args: argparse.Namespace) -> int:
     )
 
 
+def policy(args: argparse.Namespace) -> int:
+    """Who may call each RPC, from the declared policies (`--markdown` is docs/policies.md)."""
+    from stint_runtime.grpc import policy_table
+
+    try:
+        if args.markdown:
+            print(policy_table.markdown(args.service), end="")
+            return 0
+        rows = [r for s in policy_table.services(args.service) for r in policy_table.policy_rows(s)]
+    except policy_table.UnknownService as unknown:
+        print(f"stint: {unknown}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], indent=2))
+    else:
+        print(policy_table.text_table(rows))
+    return 0
+
+
 def stack(args: argparse.Namespace) -> int:
     from stint_runtime import run
 
@@ -205,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     tail.set_defaults(handler=events_tail)
 
     _add_operator_commands(subcommands)
+
+    policy_parser = subcommands.add_parser(
+        "policy", help="who may call each RPC: roles, anonymous, mutating, idempotency key"
+    )
+    policy_parser.add_argument(
+        "service", nargs="?", help="listings, applications, payouts or notifications (default all)"
+    )
+    policy_format = policy_parser.add_mutually_exclusive_group()
+    policy_format.add_argument("--json", action="store_true", help="one JSON document")
+    policy_format.add_argument("--markdown", action="store_true", help="docs/policies.md")
+    policy_parser.set_defaults(handler=policy)
 
     stack_parser = subcommands.add_parser(
         "stack", help="only the infrastructure, in the foreground (python -m stint_runtime.run)"
