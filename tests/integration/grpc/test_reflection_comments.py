@@ -131,3 +131,20 @@ async def test_an_unknown_symbol_is_not_found(channel: grpc.aio.Channel) -> None
 async def test_grpcurl_describes_health_too(server: StintServer) -> None:
     described = await grpcurl("-plaintext", server.address, "describe", "grpc.health.v1.Health")
     assert "rpc Check" in described
+
+
+def readme_grpcurl_commands() -> list[list[str]]:
+    """The grpcurl commands README's "For gateway developers" prints (against listings)."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("## For gateway developers", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split() for line in section.splitlines() if line.startswith("grpcurl ")]
+    assert commands, "README shows no grpcurl example"
+    return commands
+
+
+async def test_the_readme_grpcurl_examples_work_as_printed(server: StintServer) -> None:
+    for command in readme_grpcurl_commands():
+        assert "127.0.0.1:50051" in command, "the examples address make run's listings"
+        args = [server.address if word == "127.0.0.1:50051" else word for word in command[1:]]
+        described = await grpcurl(*args)
+        assert "//" in described, f"no comment shown by {' '.join(command)}"
