@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 PROTO_SOURCES := $(shell find proto -name '*.proto' 2>/dev/null)
 
-.PHONY: help setup proto lint test run stack bench clean
+.PHONY: help setup proto lint test run stack bench reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ stack: setup ## only the infrastructure (Kafka, MongoDB, SMTP), in the foregroun
 
 bench: setup ## benchmarks that print figures
 	$(PY) -m tools.bench
+
+reset: setup ## delete the development data after asking (databases, mail, simulator); make reset ARGS=--yes
+	$(VENV)/bin/stint reset $(ARGS)
 
 clean: ## remove the environment, generated code and local data
 	rm -rf $(VENV) gen .stint .mypy_cache .ruff_cache .pytest_cache
