@@ -137,7 +137,9 @@ def readme_grpcurl_commands() -> list[list[str]]:
     """The grpcurl commands README's "For gateway developers" prints (against listings)."""
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme.split("## For gateway developers", 1)[1].split("\n## ", 1)[0]
-    commands = [line.split() for line in section.splitlines() if line.startswith("grpcurl ")]
+    commands = [
+        line.split() for line in section.splitlines() if line.startswith(".venv/bin/grpcurl ")
+    ]
     assert commands, "README shows no grpcurl example"
     return commands
 
