@@ -10,7 +10,7 @@ import pytest
 from stint.listings.v1 import service_pb2
 from stint_runtime.clock import ManualClock
 
-from tests.listings.api.kit import ORG_A, Caller, ListingsClient
+from tests.listings.api.kit import ORG_A, Caller, ListingsClient, content
 from tests.support.grpc_errors import violated_fields
 
 pytestmark = pytest.mark.integration
@@ -78,3 +78,17 @@ async def test_a_search_token_reused_with_other_filters_is_refused(
         error = await _refused(client.search(page_token=first.next_page_token, **other))
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, other
         assert violated_fields(error) == {"page_token"}, other
+
+
+async def test_a_draft_edited_to_a_past_deadline_is_refused_at_once(
+    client: ListingsClient, clock: ManualClock
+) -> None:
+    draft = await client.create()
+    request = service_pb2.UpdateListingRequest(
+        listing_id=draft.id,
+        expected_version=draft.version,
+        content=content(clock.now(), application_deadline=clock.now() - timedelta(days=1)),
+    )
+    error = await _refused(client.call("UpdateListing", request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(error) == {"content.application_deadline"}

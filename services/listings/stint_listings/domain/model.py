@@ -138,6 +138,9 @@ class Listing:
             check_live_edit(self.content, content, rules, now)
         else:
             check_content(content, rules)
+            dates = ("application_deadline", "due_date")
+            if any(getattr(content, d) != getattr(self.content, d) for d in dates):
+                check_dates_ahead(content, rules, now)  # new dates are checked when written
         self.content = content
         status = self.status
         if status is S.PENDING_REVIEW:
