@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 PROTO_SOURCES := $(shell find proto -name '*.proto' 2>/dev/null)
 EDGE_DESCRIPTORS := deploy/k8s/components/edge/stint.binpb
 
-.PHONY: help setup proto lint test run stack edge demo bench clean
+.PHONY: help setup proto lint test run stack edge demo bench reset clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ edge: setup ## only the HTTP/JSON + gRPC-Web edge on STINT_EDGE_PORT (default 80
 
 bench: setup ## benchmarks that print figures
 	$(PY) -m tools.bench
+
+reset: setup ## delete the development data after asking (databases, mail, simulator); make reset ARGS=--yes
+	$(VENV)/bin/stint reset $(ARGS)
 
 clean: ## remove the environment, generated code and local data
 	rm -rf $(VENV) gen .stint .mypy_cache .ruff_cache .pytest_cache $(EDGE_DESCRIPTORS)

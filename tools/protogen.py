@@ -1,7 +1,10 @@
 """Compile proto/ into the importable contracts package under gen/ (python, grpc, typed stubs).
 
-Also writes gen/stint.binpb (the descriptor image buf lints), gen/stint/topics.py (topic
-constants read from the `(stint.common.v1.event)` options) and gen/asyncapi.json.
+Also writes gen/stint.binpb (the descriptor image buf lints), gen/stint/descriptor_set.binpb
+(the same image published inside the contracts package: every Stint file with its imports and
+source info, i.e. the proto comments; servers' reflection serves it, gateways and transcoders
+load it), gen/stint/topics.py (topic constants read from the `(stint.common.v1.event)` options)
+and gen/asyncapi.json.
 
     python tools/protogen.py                   # what `make proto` runs
     python tools/protogen.py --check           # then buf lint + breaking check against the baseline
@@ -25,10 +28,14 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
+# The contracts package's resource name; lib/stint_runtime/grpc/reflection.py reads it.
+DESCRIPTOR_SET_NAME = "descriptor_set.binpb"
+
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 GEN_DIR = ROOT / "gen"
 IMAGE = GEN_DIR / "stint.binpb"
+DESCRIPTOR_SET = GEN_DIR / "stint" / DESCRIPTOR_SET_NAME
 VALIDATE_SET = GEN_DIR / "validate.binpb"
 TOPICS_MODULE = GEN_DIR / "stint" / "topics.py"
 ASYNCAPI = GEN_DIR / "asyncapi.json"
@@ -243,6 +250,7 @@ def generate() -> None:
     )
     build_image(IMAGE)
     add_package_markers()
+    shutil.copyfile(IMAGE, DESCRIPTOR_SET)
     importlib.invalidate_caches()
     image = load_image()
     try:

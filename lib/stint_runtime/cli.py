@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from stint_runtime.ops import OperatorError, commands
@@ -103,6 +105,48 @@ def events_tail(args: argparse.Namespace) -> int:
         idle_timeout=args.timeout,
         emit=lambda line: print(line, flush=True),
     )
+
+
+def policy(args: argparse.Namespace) -> int:
+    """Who may call each RPC, from the declared policies (`--markdown` is docs/policies.md)."""
+    from stint_runtime.grpc import policy_table
+
+    try:
+        if args.markdown:
+            print(policy_table.markdown(args.service), end="")
+            return 0
+        rows = [r for s in policy_table.services(args.service) for r in policy_table.policy_rows(s)]
+    except policy_table.UnknownService as unknown:
+        print(f"stint: {unknown}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], indent=2))
+    else:
+        print(policy_table.text_table(rows))
+    return 0
+
+
+def reset_data(args: argparse.Namespace) -> int:
+    """Deletes the development data after showing what goes and asking (unless --yes)."""
+    from stint_runtime.ops import EXIT_REFUSED
+    from stint_runtime.ops.reset import plan_reset, reset
+    from stint_runtime.run import default_root
+
+    settings = load_settings(CLI_NAME)
+    chosen = args.data_dir or os.environ.get("STINT_DATA_DIR") or default_root() / ".stint"
+    plan = plan_reset(settings, Path(chosen).resolve())
+    print("stint reset deletes the development data:", *plan.describe(), sep="\n")
+    if not args.yes:
+        try:
+            answer = input("Delete all of this? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("stint: nothing deleted (--yes resets without asking)", file=sys.stderr)
+            return EXIT_REFUSED
+    reset(plan, settings, lambda line: print(line, flush=True))
+    print("stint: development data deleted; restart `make run` to empty the embedded Kafka too")
+    return 0
 
 
 def stack(args: argparse.Namespace) -> int:
@@ -205,6 +249,24 @@ def build_parser() -> argparse.ArgumentParser:
     tail.set_defaults(handler=events_tail)
 
     _add_operator_commands(subcommands)
+
+    policy_parser = subcommands.add_parser(
+        "policy", help="who may call each RPC: roles, anonymous, mutating, idempotency key"
+    )
+    policy_parser.add_argument(
+        "service", nargs="?", help="listings, applications, payouts or notifications (default all)"
+    )
+    policy_format = policy_parser.add_mutually_exclusive_group()
+    policy_format.add_argument("--json", action="store_true", help="one JSON document")
+    policy_format.add_argument("--markdown", action="store_true", help="docs/policies.md")
+    policy_parser.set_defaults(handler=policy)
+
+    reset_parser = subcommands.add_parser(
+        "reset", help="delete the development data (databases, mail, simulator) after asking"
+    )
+    reset_parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    reset_parser.add_argument("--data-dir", help="default: STINT_DATA_DIR or .stint/")
+    reset_parser.set_defaults(handler=reset_data)
 
     stack_parser = subcommands.add_parser(
         "stack", help="only the infrastructure, in the foreground (python -m stint_runtime.run)"

@@ -50,6 +50,7 @@ def content(**changes: object) -> listing.ListingContent:
 
 GOOD: list[Message] = [
     listings.CreateListingRequest(employer_org_id="org-1", content=content()),
+    listings.CreateListingRequest(content=content()),
     listings.UpdateListingRequest(listing_id="l-1", expected_version=3, content=content()),
     listings.GetListingRequest(listing_id="l-1"),
     listings.SearchListingsRequest(
@@ -101,7 +102,11 @@ BAD: list[tuple[Message, str]] = [
         "content.screening_questions",
     ),
     (listings.CreateListingRequest(employer_org_id="o"), "content"),
-    (listings.CreateListingRequest(content=content()), "employer_org_id"),
+    # Empty is the caller's org (taken from the token); too long is still refused.
+    (
+        listings.CreateListingRequest(employer_org_id="o" * 129, content=content()),
+        "employer_org_id",
+    ),
     (listings.GetListingRequest(listing_id=""), "listing_id"),
     (listings.SubmitForReviewRequest(listing_id="l-1"), "expected_version"),
     (listings.SearchListingsRequest(page_size=-1), "page_size"),

@@ -13,16 +13,13 @@ from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.message import Message
-from google.rpc import (  # type: ignore[import-untyped]
-    code_pb2,
-    error_details_pb2,
-    status_pb2,
-)
+from google.rpc import error_details_pb2  # type: ignore[import-untyped]
 
 from stint_runtime import metrics
 from stint_runtime.errors import DomainError, InvalidArgument, Unauthenticated
 from stint_runtime.failures import is_transient
 from stint_runtime.grpc.auth import ANONYMOUS, Principal, TokenVerifier, acting_as
+from stint_runtime.grpc.correlation import Correlation, correlate, error_trailers
 from stint_runtime.grpc.idempotency import IDEMPOTENCY_KEY_HEADER, IdempotencyStore, require_key
 from stint_runtime.grpc.policy import Rule, ServicePolicy
 from stint_runtime.grpc.validation import InvalidRequestError, RequestValidator
@@ -52,23 +49,22 @@ class MethodSpec:
         return self.policy.rule_for(self.name)
 
 
-def status_details(error: DomainError) -> tuple[tuple[str, bytes], ...]:
-    """google.rpc.Status trailing metadata with a BadRequest for field violations."""
+def error_details(error: DomainError) -> list[Any]:
+    """A google.rpc.BadRequest naming the violated fields of an invalid request, else nothing."""
     if isinstance(error, InvalidRequestError):
         violations = error.violations
     elif isinstance(error, InvalidArgument):
         violations = [(error.field, error.message)]
     else:
-        return ()
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=path, description=message)
-            for path, message in violations
-        ]
-    )
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=error.message)
-    status.details.add().Pack(bad_request)
-    return (("grpc-status-details-bin", status.SerializeToString()),)
+        return []
+    return [
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=path, description=message)
+                for path, message in violations
+            ]
+        )
+    ]
 
 
 class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -138,8 +134,11 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         request: Message,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> Message:
+        metadata = dict(context.invocation_metadata() or ())
+        correlation = correlate(metadata)
+        context.set_trailing_metadata(correlation.metadata)
+        await context.send_initial_metadata(correlation.metadata)
         try:
-            metadata = dict(context.invocation_metadata() or ())
             principal = await self.authenticate(spec.rule, metadata.get("authorization"))
             rule = spec.policy.authorize(spec.name, principal)
             self.validator.check(request)
@@ -148,16 +147,16 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                     return await _invoke(behavior, request, context)
                 return await self._idempotent(spec, principal, metadata, behavior, request, context)
         except DomainError as error:
-            await context.abort(error.code, error.message, trailing_metadata=status_details(error))
+            await _abort(context, correlation, error.code, error.message, error_details(error))
         except grpc.aio.AbortError:
             raise
         except Exception as error:
+            failure = {"error": type(error).__name__, "request_id": correlation.request_id}
             if is_transient(error):
-                failure = {"error": type(error).__name__}
                 _log.warning("dependency unavailable in %s", spec.full_name, extra=failure)
-                await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-            _log.exception("unexpected error in %s", spec.full_name)
-            await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
+                await _abort(context, correlation, grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+            _log.exception("unexpected error in %s", spec.full_name, extra=failure)
+            await _abort(context, correlation, grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
         raise AssertionError("context.abort returned")  # pragma: no cover
 
     async def authenticate(self, rule: Rule, authorization: Any) -> Principal:
@@ -194,6 +193,18 @@ class CallPipeline(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             response_type=spec.response_type,
             handler=lambda: _invoke(behavior, request, context),
         )
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any],
+    correlation: Correlation,
+    code: grpc.StatusCode,
+    message: str,
+    details: list[Any] | None = None,
+) -> None:
+    """Ends the call with `code`; the trailers carry the ids and the google.rpc.Status."""
+    trailers = error_trailers(correlation, code.value[0], message, details or ())
+    await context.abort(code, message, trailing_metadata=trailers)
 
 
 async def _invoke(

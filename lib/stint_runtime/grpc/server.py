@@ -15,13 +15,12 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import _async as reflection_aio
-from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from stint_runtime.grpc.auth import TokenVerifier
 from stint_runtime.grpc.idempotency import IdempotencyStore
 from stint_runtime.grpc.pipeline import CallPipeline, MethodSpec
 from stint_runtime.grpc.policy import PolicyError, ServicePolicy, full_method_name
+from stint_runtime.grpc.reflection import enable_reflection
 from stint_runtime.grpc.validation import RequestValidator
 from stint_runtime.settings import StintSettings
 
@@ -29,7 +28,6 @@ _log = logging.getLogger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-REFLECTION_SERVICES = ("grpc.reflection.v1.ServerReflection", reflection.SERVICE_NAME)
 
 
 @dataclass(frozen=True)
@@ -92,25 +90,6 @@ class StintServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         _log.info("gRPC server stopped", extra={"address": self.address})
-
-
-def enable_reflection(server: grpc.aio.Server, services: Sequence[str]) -> None:
-    """Serves grpc.reflection.v1 and v1alpha, listing `services` and themselves.
-
-    grpcio-reflection (1.85) ships only v1alpha; v1's messages are the same on the wire (only
-    the proto package differs), so one servicer answers under both names.
-    """
-    servicer = reflection_aio.ReflectionServicer([*services, *REFLECTION_SERVICES])
-    handlers = {
-        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
-            servicer.ServerReflectionInfo,
-            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-        )
-    }
-    server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler(name, handlers) for name in REFLECTION_SERVICES]
-    )
 
 
 def _millis(seconds: float) -> int:

@@ -10,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 from stint_runtime.persistence.mongo import Document
-from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
+from stint_runtime.persistence.pages import fetch_page, order
 from stint_runtime.persistence.timers import ensure_timer_index
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
@@ -102,20 +102,16 @@ def _page(
     page_token: str,
     load: Callable[[Document], T],
 ) -> Page[T]:
-    if page_token:
-        condition = {"$and": [condition, after_page_token(page_token, time_field)]}
-    documents = list(
-        uow.db[collection]
-        .find(condition, session=uow.session)
-        .sort(order(time_field))
-        .limit(page_size + 1)
+    items, next_token = fetch_page(
+        uow.db[collection],
+        condition,
+        time_field,
+        page_size,
+        page_token,
+        session=uow.session,
+        load=load,
     )
-    more = len(documents) > page_size
-    documents = documents[:page_size]
-    return Page(
-        items=[load(d) for d in documents],
-        next_page_token=encode_page_token(documents[-1], time_field) if more else "",
-    )
+    return Page(items=items, next_page_token=next_token)
 
 
 class MongoApplicationRepository:

@@ -7,7 +7,7 @@ from typing import Protocol
 from pymongo import ASCENDING
 from pymongo.database import Database
 from stint_runtime.persistence.mongo import Document
-from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
+from stint_runtime.persistence.pages import fetch_page, order
 from stint_runtime.persistence.timers import ensure_timer_index
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
@@ -73,22 +73,16 @@ class MongoListingRepository:
         self._publish(listing)
 
     def search(self, query: ListingFilter, page_size: int, page_token: str) -> Page:
-        sort_field = SORT_FIELDS[query.order]
-        condition = filter_document(query)
-        if page_token:
-            condition = {"$and": [condition, after_page_token(page_token, sort_field)]}
-        documents = list(
-            self.uow.db[LISTINGS]
-            .find(condition, session=self.uow.session)
-            .sort(order(sort_field))
-            .limit(page_size + 1)
+        listings, next_token = fetch_page(
+            self.uow.db[LISTINGS],
+            filter_document(query),
+            SORT_FIELDS[query.order],
+            page_size,
+            page_token,
+            session=self.uow.session,
+            load=from_document,
         )
-        more = len(documents) > page_size
-        documents = documents[:page_size]
-        return Page(
-            listings=[from_document(d) for d in documents],
-            next_page_token=encode_page_token(documents[-1], sort_field) if more else "",
-        )
+        return Page(listings=listings, next_page_token=next_token)
 
     def _publish(self, listing: Listing) -> None:
         for event in listing.events:

@@ -26,6 +26,7 @@ from stint_listings.domain.events import (
 from stint_listings.domain.rules import (
     PostingRules,
     check_content,
+    check_dates_ahead,
     check_live_edit,
     check_publishable,
     check_ready_for_review,
@@ -95,6 +96,7 @@ class Listing:
         now: datetime,
     ) -> Listing:
         check_content(content, rules)
+        check_dates_ahead(content, rules, now)
         return cls(
             id=listing_id,
             employer_org_id=employer_org_id,
@@ -136,6 +138,9 @@ class Listing:
             check_live_edit(self.content, content, rules, now)
         else:
             check_content(content, rules)
+            dates = ("application_deadline", "due_date")
+            if any(getattr(content, d) != getattr(self.content, d) for d in dates):
+                check_dates_ahead(content, rules, now)  # new dates are checked when written
         self.content = content
         status = self.status
         if status is S.PENDING_REVIEW:

@@ -145,6 +145,18 @@ def check_content(content: ListingContent, rules: PostingRules) -> None:
         raise InvalidArgument("content.application_deadline", "must be before the due date")
 
 
+def check_dates_ahead(content: ListingContent, rules: PostingRules, now: datetime) -> None:
+    """Dates no review or publishing could still meet are refused when written, not later."""
+    if content.application_deadline <= now:
+        raise InvalidArgument("content.application_deadline", "must be in the future")
+    if content.due_date < now + timedelta(days=rules.due_min_days):
+        raise InvalidArgument(
+            "content.due_date",
+            f"must be at least {rules.due_min_days} days from now "
+            f"({rules.due_min_days}-{rules.due_max_days} days after publishing)",
+        )
+
+
 def check_ready_for_review(content: ListingContent, now: datetime) -> None:
     """A moderator only sees listings whose work is fully described and still ahead."""
     _count("content.deliverables", content.deliverables, MAX_DELIVERABLES, min_items=1)

@@ -1,4 +1,10 @@
-"""Who may call each ListingsService RPC; ownership of a listing is checked by the handlers."""
+"""Who may call each ListingsService RPC; ownership of a listing is checked by the handlers.
+
+GetListing and SearchListings are public by design: anonymous visitors browse the marketplace
+through a gateway without signing in, and see only what is public (by id: PUBLISHED, FILLED,
+CLOSED and EXPIRED listings; in search: PUBLISHED and FILLED ones; never `created_by`).
+Everything else needs a token; an employer acts only on its own organisation's listings.
+"""
 
 from __future__ import annotations
 

@@ -101,11 +101,13 @@ def _load_version(listings: ListingRepository, cmd: VersionedCommand, may_act: O
 
 
 def create_listing(cmd: c.CreateListing, listings: ListingRepository, ctx: Context) -> Listing:
-    if not cmd.actor.owns(cmd.employer_org_id):
+    # An empty employer_org_id means the caller's own organisation (the token's org claim).
+    employer_org_id = cmd.employer_org_id or cmd.actor.org or ""
+    if not cmd.actor.owns(employer_org_id):
         raise PermissionDenied("employers create listings only for their own organisation")
     listing = Listing.create(
         listing_id=ctx.new_id(),
-        employer_org_id=cmd.employer_org_id,
+        employer_org_id=employer_org_id,
         created_by=cmd.actor.subject,
         content=cmd.content,
         rules=ctx.rules,

@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from stint_runtime.messaging.envelope import current_trace_carrier
 from stint_runtime.persistence.mongo import Document
-from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
+from stint_runtime.persistence.pages import fetch_page
 from stint_runtime.persistence.timers import TIMERS, ensure_timer_index, set_timer
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 from stint_runtime.values import Money
@@ -341,17 +341,15 @@ class MongoStore:
         query: Document = {"user_id": user_id}
         if unread_only:
             query["read_time"] = None
-        if token:
-            query = {"$and": [query, after_page_token(token, "create_time")]}
-        found = list(
-            self.db[NOTIFICATIONS]
-            .find(query, session=self.session)
-            .sort(order("create_time"))
-            .limit(size + 1)
+        return fetch_page(
+            self.db[NOTIFICATIONS],
+            query,
+            "create_time",
+            size,
+            token,
+            session=self.session,
+            load=lambda doc: (inbox_item_of(doc), doc.get("read_time")),
         )
-        page, more = found[:size], len(found) > size
-        next_token = encode_page_token(page[-1], "create_time") if more and page else ""
-        return [(inbox_item_of(doc), doc.get("read_time")) for doc in page], next_token
 
     def unread_count(self, user_id: str) -> int:
         return self.db[NOTIFICATIONS].count_documents(

@@ -14,7 +14,7 @@ from stint_runtime.clock import Clock
 from stint_runtime.errors import AlreadyExists, ConcurrencyConflict
 from stint_runtime.messaging.envelope import current_trace_carrier
 from stint_runtime.persistence.mongo import Document
-from stint_runtime.persistence.pages import after_page_token, encode_page_token, order
+from stint_runtime.persistence.pages import fetch_page, order
 from stint_runtime.persistence.timers import TIMERS, ensure_timer_index, set_timer
 from stint_runtime.persistence.unit_of_work import UnitOfWork
 
@@ -83,20 +83,16 @@ def _page(
     page_token: str,
     load: Callable[[Document], T],
 ) -> Page[T]:
-    if page_token:
-        condition = {"$and": [condition, after_page_token(page_token, "create_time")]}
-    documents = list(
-        uow.db[collection]
-        .find(condition, session=uow.session)
-        .sort(order("create_time"))
-        .limit(page_size + 1)
+    items, next_token = fetch_page(
+        uow.db[collection],
+        condition,
+        "create_time",
+        page_size,
+        page_token,
+        session=uow.session,
+        load=load,
     )
-    more = len(documents) > page_size
-    documents = documents[:page_size]
-    return Page(
-        items=[load(d) for d in documents],
-        next_page_token=encode_page_token(documents[-1], "create_time") if more else "",
-    )
+    return Page(items=items, next_page_token=next_token)
 
 
 class MongoLedger:
