@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 from stint.common.v1.events_pb2 import EventEnvelope
 
@@ -79,15 +80,15 @@ class KafkaPublisher:
         key: bytes | str | None,
         value: bytes | None,
         headers: Sequence[tuple[str, bytes]] = (),
-    ) -> None:
-        """Send one record and wait until every in-sync replica has it."""
+    ) -> RecordMetadata:
+        """Send one record and wait until every in-sync replica has it; where it landed."""
         if self._producer is None:
             raise RuntimeError("KafkaPublisher.start() was not called")
-        await self._producer.send_and_wait(
+        return await self._producer.send_and_wait(
             topic, value=value, key=_as_bytes(key), headers=list(headers)
         )
 
-    async def publish_envelope(self, topic: str, envelope: EventEnvelope) -> None:
+    async def publish_envelope(self, topic: str, envelope: EventEnvelope) -> RecordMetadata:
         """Publish an event keyed by its subject, traced as a child of the operation behind it."""
         with tracer.start_as_current_span(
             f"{topic} publish",
@@ -104,4 +105,6 @@ class KafkaPublisher:
         ):
             headers = [(k, v) for k, v in kafka_headers(envelope) if k not in TRACE_HEADERS]
             headers += [(k, v.encode()) for k, v in current_trace_carrier().items()]
-            await self.publish(topic, envelope.subject, envelope.SerializeToString(), headers)
+            return await self.publish(
+                topic, envelope.subject, envelope.SerializeToString(), headers
+            )
