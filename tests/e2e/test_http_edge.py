@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,13 @@ import pytest
 from stint.listings.v1 import resources_pb2, service_pb2
 from stint_runtime.edge.launch import edge_process, edge_serving
 from stint_runtime.run import health_status
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.processes import ManagedProcess, free_port
 
 from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -109,15 +109,7 @@ def platform(
     logs = tmp_path_factory.mktemp("edge")
     started: dict[str, ServiceProcess] = {}
     for name in ("listings", "applications"):
-        settings = load_settings(name).model_copy(
-            update={
-                "environment": "test",
-                "grpc_port": free_port(),
-                "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-                "mongodb_uri": infra.mongodb_uri,
-                "mongodb_database": f"t_{name}_edge_{uuid.uuid4().hex[:8]}",
-            }
-        )
+        settings = settings_for_test(name, infra, "edge")
         started[name] = ServiceProcess(own_group_settings(settings), logs)
     port = free_port()
     edge = edge_process(

@@ -7,7 +7,6 @@ listings and modules pass alone or in any order.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,13 +17,13 @@ from stint_runtime.clock import ManualClock
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.service import ServiceApp
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ApplicationsStandIn, ListingsClient
 from tests.listings.builders import NOW
 from tests.support.isolation import own_consumer_group
+from tests.support.service_settings import settings_for_test
 
 pytestmark = pytest.mark.integration
 
@@ -42,18 +41,14 @@ def _clock_at_now(clock: ManualClock) -> None:
 @pytest.fixture(scope="module")
 def service_settings(infra: Endpoints, request: pytest.FixtureRequest) -> StintSettings:
     module = request.module.__name__.rsplit(".", 1)[-1]
-    return load_settings("listings").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_listings_api_{module}_{uuid.uuid4().hex[:8]}",
-            "outbox_poll_seconds": 0.1,
-            "timer_poll_seconds": 0.1,
-            "shutdown_grace_seconds": 2.0,
-            "log_level": "WARNING",
-        }
+    return settings_for_test(
+        "listings",
+        infra,
+        f"api_{module}",
+        outbox_poll_seconds=0.1,
+        timer_poll_seconds=0.1,
+        shutdown_grace_seconds=2.0,
+        log_level="WARNING",
     )
 
 

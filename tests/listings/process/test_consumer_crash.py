@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,13 @@ from stint_runtime.clock import SystemClock
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.subscriber import INBOX, inbox_id
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ApplicationsStandIn, ListingsClient, engagement_event
 from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -44,15 +43,7 @@ ATTEMPTS = 150  # the window is a broker round trip wide: hit in 1 of 5 to 15 tr
 @pytest.fixture
 def settings(infra: Endpoints) -> StintSettings:
     """The service in a consumer group of its own, from the topics' end (no session backlog)."""
-    settings = load_settings("listings").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_listings_crash_{uuid.uuid4().hex[:8]}",
-        }
-    )
+    settings = settings_for_test("listings", infra, "crash")
     return own_group_settings(settings)
 
 

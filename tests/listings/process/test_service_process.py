@@ -3,7 +3,6 @@ fires after a restart whose clock is past the deadline."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,13 +19,13 @@ from stint_listings.entrypoints.policy import LISTINGS_SERVICE
 from stint_runtime.clock import SystemClock
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.envelope import decode_envelope, unpack
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 
 from tests.listings.api.kit import ListingsClient
 from tests.support.messaging_kit import read_topic
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -35,15 +34,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def settings(infra: Endpoints) -> StintSettings:
-    return load_settings("listings").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_listings_process_{uuid.uuid4().hex[:8]}",
-        }
-    )
+    return settings_for_test("listings", infra, "process")
 
 
 @pytest.fixture

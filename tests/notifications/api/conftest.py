@@ -6,7 +6,6 @@ Every test makes its own users, orgs and listings, so tests never see each other
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,14 @@ from stint_notifications.entrypoints.app import NotificationsService
 from stint_runtime.clock import ManualClock
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.publisher import KafkaPublisher
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.backends import Backend
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 
 from tests.notifications.events import NOW
 from tests.notifications.kit import EventFeed, FaultySender, Mailbox, NotificationsClient
 from tests.support.service_app import serving
+from tests.support.service_settings import settings_for_test
 
 pytestmark = pytest.mark.integration
 
@@ -46,20 +45,16 @@ def _clock_at_now(clock: ManualClock) -> None:
 
 @pytest.fixture(scope="package")
 def service_settings(infra: Endpoints) -> StintSettings:
-    return load_settings("notifications").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_notifications_api_{uuid.uuid4().hex[:8]}",
-            "smtp_host": infra.smtp_host,
-            "smtp_port": infra.smtp_port,
-            "outbox_poll_seconds": 0.1,
-            "timer_poll_seconds": 0.1,
-            "shutdown_grace_seconds": 2.0,
-            "log_level": "INFO",
-        }
+    return settings_for_test(
+        "notifications",
+        infra,
+        "api",
+        smtp_host=infra.smtp_host,
+        smtp_port=infra.smtp_port,
+        outbox_poll_seconds=0.1,
+        timer_poll_seconds=0.1,
+        shutdown_grace_seconds=2.0,
+        log_level="INFO",
     )
 
 

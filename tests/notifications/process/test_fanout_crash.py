@@ -19,13 +19,12 @@ from stint_runtime.clock import SystemClock
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.persistence.mongo import connect
-from stint_runtime.settings import load_settings
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 
 from tests.notifications.events import NOW, build_event
 from tests.notifications.kit import EventFeed
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SUBSCRIBERS = 10_000
@@ -35,15 +34,7 @@ BATCH = 250
 
 @pytest.fixture
 def service(infra: Endpoints, tmp_path: Path) -> Iterator[ServiceProcess]:
-    settings = load_settings("notifications").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_notifications_process_{uuid.uuid4().hex[:8]}",
-        }
-    )
+    settings = settings_for_test("notifications", infra, "process")
     process = ServiceProcess(settings, tmp_path)
     yield process
     process.stop()

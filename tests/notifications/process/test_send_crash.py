@@ -22,13 +22,12 @@ from stint_notifications.domain.planning import PlannedDelivery
 from stint_notifications.service_layer.delivery import UNKNOWN_OUTCOME
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.persistence.mongo import connect
-from stint_runtime.settings import load_settings
 from stint_runtime.stack.backends import Backend
 from stint_runtime.stack.embedded import Endpoints
-from stint_runtime.stack.processes import free_port
 from stint_runtime.stack.smtp_sink import received_messages
 
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 EMAILS = 120
@@ -37,15 +36,7 @@ LEASE_SECONDS = 30
 
 @pytest.fixture
 def service(infra: Endpoints, tmp_path: Path) -> Iterator[ServiceProcess]:
-    settings = load_settings("notifications").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_notifications_send_{uuid.uuid4().hex[:8]}",
-        }
-    )
+    settings = settings_for_test("notifications", infra, "send")
     process = ServiceProcess(settings, tmp_path)
     yield process
     process.stop()

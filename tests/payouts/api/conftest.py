@@ -3,7 +3,6 @@ through the stripe SDK to the provider simulator running as its own process."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from stint_payouts.config import PayoutsSettings
 from stint_payouts.entrypoints.app import PayoutsService
 from stint_runtime.grpc.client import insecure_channel
 from stint_runtime.messaging.publisher import KafkaPublisher
-from stint_runtime.settings import StintSettings, load_settings
+from stint_runtime.settings import StintSettings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.payment_provider import simulator_url, start_simulator
 from stint_runtime.stack.processes import free_port
@@ -23,6 +22,7 @@ from stint_runtime.stack.processes import free_port
 from tests.payouts.api.kit import EventFeed, PayoutsClient, Simulator
 from tests.support.isolation import own_group_settings
 from tests.support.service_app import serving
+from tests.support.service_settings import settings_for_test
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +45,14 @@ def _no_faults(simulator: Simulator) -> None:
 
 @pytest.fixture(scope="package")
 def service_settings(infra: Endpoints) -> StintSettings:
-    settings = load_settings("payouts").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_payouts_api_{uuid.uuid4().hex[:8]}",
-            "outbox_poll_seconds": 0.1,
-            "timer_poll_seconds": 0.1,
-            "shutdown_grace_seconds": 2.0,
-            "log_level": "WARNING",
-        }
+    settings = settings_for_test(
+        "payouts",
+        infra,
+        "api",
+        outbox_poll_seconds=0.1,
+        timer_poll_seconds=0.1,
+        shutdown_grace_seconds=2.0,
+        log_level="WARNING",
     )
     return own_group_settings(settings)  # not the backlog other packages left on the topics
 

@@ -12,7 +12,6 @@ import json
 import random
 import time
 import urllib.request
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from stint_runtime.messaging.envelope import decode_envelope
 from stint_runtime.messaging.publisher import KafkaPublisher
 from stint_runtime.messaging.topics import dead_letter_topic
 from stint_runtime.persistence.mongo import connect
-from stint_runtime.settings import load_settings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.payment_provider import simulator_url, start_simulator
 from stint_runtime.stack.processes import free_port
@@ -41,6 +39,7 @@ from tests.payouts.api.kit import (
 from tests.support.isolation import with_own_group
 from tests.support.messaging_kit import read_topic
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -89,15 +88,7 @@ def provider_transfers(url: str) -> list[dict[str, Any]]:
 async def test_crash_storm_pays_every_engagement_exactly_once(
     infra: Endpoints, tmp_path: Path, simulator: str, publisher: KafkaPublisher
 ) -> None:
-    settings = load_settings("payouts").model_copy(
-        update={
-            "environment": "test",
-            "grpc_port": free_port(),
-            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-            "mongodb_uri": infra.mongodb_uri,
-            "mongodb_database": f"t_payouts_storm_{uuid.uuid4().hex[:8]}",
-        }
-    )
+    settings = settings_for_test("payouts", infra, "storm")
     settings = await with_own_group(settings)  # only this test's events, not the backlog
     service = ServiceProcess(settings, tmp_path)
     env = {

@@ -5,7 +5,6 @@ PAID when PayoutPaid comes back."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from stint.listings.v1 import service_pb2_grpc as listings_grpc
 from stint.payouts.v1 import service_pb2_grpc as payouts_grpc
 from stint_runtime.clock import SystemClock
 from stint_runtime.grpc.client import insecure_channel
-from stint_runtime.settings import load_settings
 from stint_runtime.stack.embedded import Endpoints
 from stint_runtime.stack.payment_provider import simulator_url, start_simulator
 from stint_runtime.stack.processes import free_port
@@ -30,6 +28,7 @@ from tests.listings.api.kit import ListingsClient
 from tests.payouts.api.kit import PayoutsClient, PayoutStatus, Who
 from tests.support.isolation import own_group_settings
 from tests.support.service_process import ServiceProcess
+from tests.support.service_settings import settings_for_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 EVENT_WAIT = 60.0
@@ -40,15 +39,7 @@ DESTINATION = "acct_PRIVATEDESTINATION9876"
 def processes(infra: Endpoints, tmp_path: Path) -> Iterator[dict[str, ServiceProcess]]:
     started = {}
     for name in ("listings", "applications", "payouts"):
-        settings = load_settings(name).model_copy(
-            update={
-                "environment": "test",
-                "grpc_port": free_port(),
-                "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-                "mongodb_uri": infra.mongodb_uri,
-                "mongodb_database": f"t_{name}_with_payouts_{uuid.uuid4().hex[:8]}",
-            }
-        )
+        settings = settings_for_test(name, infra, "with_payouts")
         settings = own_group_settings(settings)  # not the session's backlog of other tests
         started[name] = ServiceProcess(settings, tmp_path)
     yield started
