@@ -41,7 +41,7 @@ proto: $(VENV)/.synced ## regenerate the contracts package from proto/ (and the 
 lint: setup ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy lib services tools tests
+	$(VENV)/bin/mypy lib services tools tests examples
 
 test: setup ## everything CI runs: lint, contract checks, unit, integration and end-to-end tests
 	$(MAKE) --no-print-directory lint
