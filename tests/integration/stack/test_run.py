@@ -49,7 +49,11 @@ def start_run(tmp_path: Path, grpc_port: int, *args: str, **env: str) -> Managed
             *args,
         ],
         tmp_path / "run.out",
-        env={"STINT_LISTINGS_GRPC_PORT": str(grpc_port), **env},
+        env={
+            "STINT_LISTINGS_GRPC_PORT": str(grpc_port),
+            "STINT_EDGE_PORT": str(free_port()),
+            **env,
+        },
     )
     run.start()
     return run
@@ -66,7 +70,8 @@ def test_run_serves_every_service_then_sigterm_stops_all_of_it(tmp_path: Path) -
         assert "waiting for listings (NOT_SERVING)" in output
         assert f"{'listings':<24}127.0.0.1:{port} (gRPC, SERVING)" in output
         assert "stint token --role employer" in output
-        assert len(tree) == 4, [p.command() for p in tree]  # kafka, mongodb, smtp, listings
+        # kafka, mongodb, smtp, listings and the HTTP/JSON edge in front of it
+        assert len(tree) == 5, [p.command() for p in tree]
 
         assert run.process is not None
         run.process.send_signal(signal.SIGTERM)
@@ -101,7 +106,7 @@ def test_a_service_that_crashes_stops_everything_and_shows_its_log(tmp_path: Pat
     output = run.log_path.read_text()
     assert code == 1, output
     assert left == [], f"left running after the crash: {[seen[p] for p in left]}"
-    assert len(seen) >= 4, seen  # kafka, mongodb, smtp, listings
+    assert len(seen) >= 4, seen  # kafka, mongodb, smtp, listings (the edge starts after)
     assert "listings exited with code 3" in output
     assert "fake service crashing on purpose" in output
 
