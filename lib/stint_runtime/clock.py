@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from stint_runtime.atomic_file import write_atomically
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -92,9 +94,7 @@ def read_clock_offset(path: Path) -> timedelta:
 
 def write_clock_offset(path: Path, offset: timedelta) -> None:
     """Replace the file's offset atomically (a new inode: readers see the change at once)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{offset.total_seconds()}\n")
-    tmp.replace(path)
+    write_atomically(path, f"{offset.total_seconds()}\n")
 
 
 def clock_for(environment: str, offset_seconds: float, clock_file: str) -> Clock:

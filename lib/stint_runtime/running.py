@@ -8,6 +8,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stint_runtime.atomic_file import write_atomically
+
 PLATFORM_FILE = "platform.json"
 CLOCK_FILE = "clock-offset"
 
@@ -26,9 +28,7 @@ class RunningPlatform:
 
     def write(self, data_dir: Path) -> Path:
         path = data_dir / PLATFORM_FILE
-        tmp = path.with_name(f".{PLATFORM_FILE}.{os.getpid()}")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        write_atomically(path, json.dumps(asdict(self), indent=2) + "\n")
         return path
 
     @classmethod
