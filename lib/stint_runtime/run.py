@@ -31,7 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stint_runtime.clock import write_clock_offset
 from stint_runtime.edge.launch import edge_port, edge_process, edge_serving
-from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget
+from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget, redact_uri
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
     DEFAULT_METRICS_PORTS,
@@ -351,7 +351,7 @@ def status_table(
     endpoints = backend.endpoints
     rows = [
         ("kafka", endpoints.kafka_bootstrap_servers, backend.logs.get("kafka")),
-        ("mongodb", endpoints.mongodb_uri, backend.logs.get("mongodb")),
+        ("mongodb", redact_uri(endpoints.mongodb_uri), backend.logs.get("mongodb")),
         ("smtp", f"{endpoints.smtp_host}:{endpoints.smtp_port}", backend.logs.get("smtp")),
         *((s.name, f"{s.address} (gRPC, SERVING)", s.process.log_path) for s in services),
         *((f"{s.name} metrics", s.metrics_url, None) for s in services),

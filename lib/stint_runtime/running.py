@@ -27,8 +27,9 @@ class RunningPlatform:
     clock_file: str = ""
 
     def write(self, data_dir: Path) -> Path:
+        """Owner-only (0600): the MongoDB URI may carry a password."""
         path = data_dir / PLATFORM_FILE
-        write_atomically(path, json.dumps(asdict(self), indent=2) + "\n")
+        write_atomically(path, json.dumps(asdict(self), indent=2) + "\n", mode=0o600)
         return path
 
     @classmethod
@@ -40,6 +41,17 @@ class RunningPlatform:
         except (OSError, ValueError, TypeError):
             return None
         return platform if alive(platform.pid) else None
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` without its userinfo (user:password@), for printing and logs."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        return uri
+    authority, slash, tail = rest.partition("/")
+    if "@" not in authority:
+        return uri
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{tail}"
 
 
 def alive(pid: int) -> bool:

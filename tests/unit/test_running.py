@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -68,3 +69,26 @@ def test_the_description_and_the_clock_share_one_atomic_writer(
     clock.write_clock_offset(tmp_path / "clock-offset", timedelta(seconds=5))
     assert written == [tmp_path / PLATFORM_FILE, tmp_path / "clock-offset"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clock-offset", PLATFORM_FILE]
+
+
+def test_the_description_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = platform(os.getpid()).write(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        (
+            "mongodb://app:s3cret@db.example:27017/x?tls=true",
+            "mongodb://***@db.example:27017/x?tls=true",
+        ),
+        ("mongodb+srv://app:p%40ss@cluster.example", "mongodb+srv://***@cluster.example"),
+        (
+            "mongodb://127.0.0.1:27117/?directConnection=true",
+            "mongodb://127.0.0.1:27117/?directConnection=true",
+        ),
+    ],
+)
+def test_a_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
+    assert running.redact_uri(uri) == shown

@@ -23,6 +23,7 @@ from pymongo.uri_parser import parse_uri
 
 from stint_runtime.ops import EXIT_FAILED, EXIT_REFUSED, OperatorError
 from stint_runtime.persistence.mongo import connect
+from stint_runtime.running import redact_uri
 from stint_runtime.settings import DEFAULT_GRPC_PORTS, StintSettings, load_settings
 from stint_runtime.stack.processes import port_in_use
 
@@ -41,7 +42,7 @@ class ResetPlan:
 
     def describe(self) -> list[str]:
         where = "dropped on" if self.server_listening else "not running; its storage removed:"
-        lines = [f"  databases {', '.join(self.databases)} ({where} {self.uri})"]
+        lines = [f"  databases {', '.join(self.databases)} ({where} {redact_uri(self.uri)})"]
         lines += [f"  {directory}/" for directory in self.directories]
         return lines
 
@@ -89,7 +90,9 @@ def reset(plan: ResetPlan, settings: StintSettings, emit: Callable[[str], None])
                 client.drop_database(name)
                 emit(f"dropped database {name}")
         except PyMongoError as error:
-            raise OperatorError(f"MongoDB at {plan.uri}: {error}", EXIT_FAILED) from None
+            raise OperatorError(
+                f"MongoDB at {redact_uri(plan.uri)}: {error}", EXIT_FAILED
+            ) from None
         finally:
             client.close()
     for directory in plan.directories:

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from stint_runtime.cli import main
+from stint_runtime.ops.reset import ResetPlan
 from stint_runtime.persistence.mongo import Client
 from stint_runtime.run import status_table
 from stint_runtime.stack.embedded import Endpoints
@@ -135,3 +136,10 @@ def test_the_readme_quotes_the_ready_line_make_run_prints() -> None:
     readme = (REPOSITORY / "README.md").read_text()
     assert "`stint: ready in …s`" in readme
     assert "make reset" in readme
+
+
+def test_the_plan_shows_the_uri_without_its_password(data_dir: Path) -> None:
+    plan = ResetPlan(["stint_listings"], "mongodb://app:s3cret@127.0.0.1:27117/", True)
+    shown = "\n".join(plan.describe())
+    assert "s3cret" not in shown
+    assert "127.0.0.1:27117" in shown
