@@ -31,6 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stint_runtime.clock import write_clock_offset
 from stint_runtime.edge.launch import edge_port, edge_process, edge_serving
+from stint_runtime.ops.reset import claim
 from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget, redact_uri
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
@@ -406,6 +407,8 @@ def run(options: RunOptions) -> None:
         smtp_port=options.smtp_port,
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
+        embedded = backend.endpoints.mongodb_uri if backend.label == "embedded" else None
+        claim(options.data_dir, embedded)  # what `stint reset` may delete, and only that
         provider = None
         payouts_env: dict[str, str] = {}
         if "payouts" in names:
