@@ -2,8 +2,11 @@
 
 Only the university's own students are credited; each shares their completion records with it
 (a file per record here). Offsets are committed only after an event was processed
-(AckPolicy.NACK_ON_ERROR: an error seeks back, so the event comes again, e.g. until the student
-shared the record); the CSV is keyed by record id, so an event seen twice credits once.
+(AckPolicy.NACK_ON_ERROR: a transient error, e.g. Stint unreachable, seeks back and the event
+comes again). A record the student has not shared yet is not an error: it is parked in a small
+"awaiting share" file and the event is committed, so the partition moves on (never hold every
+other student's credit behind one); a background task retries the parked records until shared.
+The CSV is keyed by record id, so an event seen twice credits once.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from stint.applications.v1.events_pb2 import EngagementCompleted
 from stint.common.v1.events_pb2 import EventEnvelope
 from stint.topics import APPLICATIONS
 
+from examples.university_credit.awaiting import AwaitingShare
 from examples.university_credit.credits import append_credit
 from examples.university_credit.records import (
     InvalidRecord,
@@ -29,7 +33,6 @@ from examples.university_credit.records import (
 
 log = logging.getLogger("university_credit")
 COMPLETED = EngagementCompleted.DESCRIPTOR.full_name
-RETRY_PAUSE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,54 @@ class Config:
     # The university's own students (their Stint ids, linked at enrolment): others are skipped.
     students: frozenset[str]
     group_id: str = "university-credit"
+    # Where records awaiting the student's share wait (default: next to the credits CSV).
+    awaiting_share: Path | None = None
+    retry_seconds: float = 5.0
 
 
-def create_app(config: Config) -> tuple[FastStream, KafkaBroker]:
+def create_app(config: Config, keys: SigningKeys | None = None) -> tuple[FastStream, KafkaBroker]:
     """The app and its broker; nothing connects until the app (or the broker) starts."""
     broker = KafkaBroker(config.bootstrap_servers)
-    keys = SigningKeys(config.applications_address)
+    signing_keys = keys or SigningKeys(config.applications_address)
+    awaiting = AwaitingShare(
+        config.awaiting_share
+        or config.credits_csv.with_name(f"{config.credits_csv.stem}.awaiting.json")
+    )
+    retrying: set[asyncio.Task[None]] = set()
+
+    async def credit(record_id: str, engagement_id: str) -> bool:
+        """Credit the record once verified; False while the student has not shared it."""
+        try:
+            record = shared_record(config.shared_records, record_id)
+        except NotSharedYet:
+            return False
+        try:
+            claim = await signing_keys.verify(record)
+        except InvalidRecord as refused:
+            log.warning("record %s refused: %s", record_id, refused)
+            return True
+        if claim.engagement_id != engagement_id:
+            log.warning("record %s is for another engagement", record_id)
+            return True
+        if append_credit(config.credits_csv, claim):
+            log.info("credited %s for %s", claim.student_id, claim.record_id)
+        return True
+
+    async def retry_parked() -> None:
+        while awaiting.pending():
+            await asyncio.sleep(config.retry_seconds)
+            for record_id, engagement_id in awaiting.pending().items():
+                try:
+                    if await credit(record_id, engagement_id):
+                        awaiting.done(record_id)
+                except Exception:  # Stint unreachable: the record stays parked, tried again
+                    log.exception("record %s: retry failed", record_id)
+
+    def keep_retrying() -> None:
+        if not retrying:
+            task = asyncio.create_task(retry_parked())
+            retrying.add(task)
+            task.add_done_callback(retrying.discard)
 
     @broker.subscriber(
         APPLICATIONS,
@@ -62,20 +107,17 @@ def create_app(config: Config) -> tuple[FastStream, KafkaBroker]:
         envelope.data.Unpack(event)
         if event.engagement.student_id not in config.students:
             return
-        try:
-            record = shared_record(config.shared_records, event.completion_record_id)
-        except NotSharedYet:
-            await asyncio.sleep(RETRY_PAUSE_SECONDS)
-            raise  # not committed: the event comes again
-        try:
-            claim = await keys.verify(record)
-        except InvalidRecord as refused:
-            log.warning("record %s refused: %s", event.completion_record_id, refused)
-            return
-        if claim.engagement_id != event.engagement_id:
-            log.warning("record %s is for another engagement", event.completion_record_id)
-            return
-        if append_credit(config.credits_csv, claim):
-            log.info("credited %s for %s", claim.student_id, claim.record_id)
+        if not await credit(event.completion_record_id, event.engagement_id):
+            awaiting.park(event.completion_record_id, event.engagement_id)
+            log.info("record %s awaits the student's share", event.completion_record_id)
+        if awaiting.pending():
+            keep_retrying()
 
-    return FastStream(broker), broker
+    app = FastStream(broker)
+
+    @app.on_shutdown
+    async def stop_retrying() -> None:
+        for task in list(retrying):
+            task.cancel()
+
+    return app, broker

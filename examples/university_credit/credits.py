@@ -19,6 +19,15 @@ COLUMNS = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: str) -> str:
+    """`value` safe for a spreadsheet: text an employer or student typed (a listing title) that
+    starts like a formula is prefixed with ' so the spreadsheet shows it instead of running it."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def credited(path: Path) -> set[str]:
     """Record ids already credited (a redelivered event must not credit twice)."""
     if not path.exists():
@@ -29,7 +38,7 @@ def credited(path: Path) -> set[str]:
 
 def append_credit(path: Path, claim: resources_pb2.CompletionClaim) -> bool:
     """Append the claim's credit line; False when the record was already credited."""
-    if claim.record_id in credited(path):
+    if cell(claim.record_id) in credited(path):
         return False
     new = not path.exists()
     with path.open("a", newline="") as file:
@@ -38,11 +47,11 @@ def append_credit(path: Path, claim: resources_pb2.CompletionClaim) -> bool:
             writer.writerow(COLUMNS)
         writer.writerow(
             (
-                claim.record_id,
-                claim.student_id,
-                claim.engagement_id,
-                claim.listing_title,
-                claim.employer_org_id,
+                cell(claim.record_id),
+                cell(claim.student_id),
+                cell(claim.engagement_id),
+                cell(claim.listing_title),
+                cell(claim.employer_org_id),
                 claim.estimated_hours,
                 resources_pb2.CompletionOutcome.Name(claim.outcome).removeprefix(
                     "COMPLETION_OUTCOME_"

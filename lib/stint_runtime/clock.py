@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
+import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+
+from stint_runtime.atomic_file import write_atomically
 
 
 class Clock(Protocol):
@@ -73,28 +75,34 @@ class FileOffsetClock:
         seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         with self._lock:
             if seen != self._seen:
-                self._seen = seen
-                with contextlib.suppress(OSError, ValueError):
-                    self._offset = timedelta(seconds=float(self.path.read_text().strip() or 0))
+                parsed = _offset_in(self.path)
+                if parsed is not None:
+                    # An empty or half-written file (`echo 864000 > file` truncates first) is
+                    # not remembered: the last good offset stays and the file is read again.
+                    self._seen, self._offset = seen, parsed
             return self._offset
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._base + self.offset()
 
 
-def read_clock_offset(path: Path) -> timedelta:
-    """The offset a clock file holds (zero when there is none)."""
+def _offset_in(path: Path) -> timedelta | None:
+    """The offset `path` holds; None when it is missing, empty or not a finite number."""
     try:
-        return timedelta(seconds=float(path.read_text().strip() or 0))
-    except FileNotFoundError:
-        return timedelta(0)
+        seconds = float(path.read_text().strip())
+        return timedelta(seconds=seconds) if math.isfinite(seconds) else None
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def read_clock_offset(path: Path) -> timedelta:
+    """The offset a clock file holds (zero when there is none or it is not a number)."""
+    return _offset_in(path) or timedelta(0)
 
 
 def write_clock_offset(path: Path, offset: timedelta) -> None:
     """Replace the file's offset atomically (a new inode: readers see the change at once)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(f"{offset.total_seconds()}\n")
-    tmp.replace(path)
+    write_atomically(path, f"{offset.total_seconds()}\n")
 
 
 def clock_for(environment: str, offset_seconds: float, clock_file: str) -> Clock:

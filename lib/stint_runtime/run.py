@@ -31,7 +31,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stint_runtime.clock import write_clock_offset
 from stint_runtime.edge.launch import edge_port, edge_process, edge_serving
-from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget
+from stint_runtime.ops.reset import claim
+from stint_runtime.running import CLOCK_FILE, RunningPlatform, forget, redact_uri
 from stint_runtime.settings import (
     DEFAULT_GRPC_PORTS,
     DEFAULT_METRICS_PORTS,
@@ -351,7 +352,7 @@ def status_table(
     endpoints = backend.endpoints
     rows = [
         ("kafka", endpoints.kafka_bootstrap_servers, backend.logs.get("kafka")),
-        ("mongodb", endpoints.mongodb_uri, backend.logs.get("mongodb")),
+        ("mongodb", redact_uri(endpoints.mongodb_uri), backend.logs.get("mongodb")),
         ("smtp", f"{endpoints.smtp_host}:{endpoints.smtp_port}", backend.logs.get("smtp")),
         *((s.name, f"{s.address} (gRPC, SERVING)", s.process.log_path) for s in services),
         *((f"{s.name} metrics", s.metrics_url, None) for s in services),
@@ -406,6 +407,8 @@ def run(options: RunOptions) -> None:
         smtp_port=options.smtp_port,
     ) as backend:
         say(f"  infrastructure ({backend.label}) ready ({time.monotonic() - started:.1f}s)")
+        embedded = backend.endpoints.mongodb_uri if backend.label == "embedded" else None
+        claim(options.data_dir, embedded)  # what `stint reset` may delete, and only that
         provider = None
         payouts_env: dict[str, str] = {}
         if "payouts" in names:

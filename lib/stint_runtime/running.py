@@ -8,6 +8,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stint_runtime.atomic_file import write_atomically
+
 PLATFORM_FILE = "platform.json"
 CLOCK_FILE = "clock-offset"
 
@@ -25,10 +27,9 @@ class RunningPlatform:
     clock_file: str = ""
 
     def write(self, data_dir: Path) -> Path:
+        """Owner-only (0600): the MongoDB URI may carry a password."""
         path = data_dir / PLATFORM_FILE
-        tmp = path.with_name(f".{PLATFORM_FILE}.{os.getpid()}")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        write_atomically(path, json.dumps(asdict(self), indent=2) + "\n", mode=0o600)
         return path
 
     @classmethod
@@ -40,6 +41,17 @@ class RunningPlatform:
         except (OSError, ValueError, TypeError):
             return None
         return platform if alive(platform.pid) else None
+
+
+def redact_uri(uri: str) -> str:
+    """`uri` without its userinfo (user:password@), for printing and logs."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        return uri
+    authority, slash, tail = rest.partition("/")
+    if "@" not in authority:
+        return uri
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{tail}"
 
 
 def alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from stint_runtime.clock import read_clock_offset
 from stint_runtime.running import RunningPlatform, alive
 
 from tools.demo.mailbox import emails
@@ -82,10 +83,13 @@ def test_the_demo_walks_the_whole_journey_on_the_running_platform(
 
 
 def test_a_second_run_on_the_same_platform_also_completes(platform: RunningPlatform) -> None:
-    """Its ids are its own and the clock only moves forward: the demo can be run again."""
+    """Its ids are its own: the demo can be run again; the clock is put back each time."""
+    before = read_clock_offset(Path(platform.clock_file))
     result, _ = run_demo(platform)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "platform clock moved: +8 days" in result.stdout
+    assert "platform clock put back" in result.stdout
+    assert read_clock_offset(Path(platform.clock_file)) == before, "the developer's clock moved"
 
 
 def test_with_no_platform_running_the_demo_starts_one_and_stops_it(tmp_path: Path) -> None:

@@ -87,3 +87,21 @@ def test_the_clock_follows_the_settings_and_production_refuses_a_file(tmp_path: 
             jwt_audience="a",
             clock_file=str(tmp_path / "clock"),
         )
+
+
+@pytest.mark.parametrize("content", ["", "\n", "nan", "1e400", "12 days"], ids=repr)
+def test_a_file_caught_mid_write_keeps_the_last_good_offset(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "clock"
+    write_clock_offset(path, 10 * DAY)
+    clock = FileOffsetClock(path)
+    assert clock.offset() == 10 * DAY
+    path.write_text(content)  # `echo 864000 > file` truncates the file before writing
+    assert clock.offset() == 10 * DAY, "an empty or broken file is not an offset of zero"
+    path.write_text("86400\n")
+    assert clock.offset() == DAY, "the broken state was not cached: the next write is seen"
+
+
+@pytest.mark.parametrize("content", ["", "tomorrow", "nan"])
+def test_reading_a_malformed_file_is_no_offset_not_an_error(tmp_path: Path, content: str) -> None:
+    (tmp_path / "clock").write_text(content)
+    assert read_clock_offset(tmp_path / "clock") == timedelta(0)

@@ -22,6 +22,7 @@ from stint_runtime.run import default_root
 from stint_runtime.running import RunningPlatform
 from stint_runtime.settings import load_settings
 
+from tools.demo.clock import clock_put_back
 from tools.demo.gateway import Gateway, StepFailed
 from tools.demo.journey import Journey
 from tools.demo.people import cast
@@ -86,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             say(f"demo: using the platform in {data_dir} (pid {platform.pid})")
         university = stack.enter_context(university_serving(University()))
+        stack.enter_context(clock_put_back(Path(platform.clock_file), say))
         journey, ok = asyncio.run(drive(platform, run, university))
         say(summary(journey, ok, time.monotonic() - started))
     return 0 if ok else 1

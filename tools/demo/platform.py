@@ -16,6 +16,7 @@ from pathlib import Path
 from stint_runtime.run import grpc_port_variable, health_status, metrics_port_variable
 from stint_runtime.running import RunningPlatform
 from stint_runtime.settings import DEFAULT_GRPC_PORTS
+from stint_runtime.stack.backends import BACKEND_VARIABLE, KAFKA_VARIABLES, MONGODB_VARIABLES
 from stint_runtime.stack.processes import free_port
 
 READY_TIMEOUT = 180.0
@@ -39,19 +40,23 @@ def free_ports_env() -> dict[str, str]:
     return env
 
 
+def own_platform_env(environ: Mapping[str, str], data_dir: Path) -> dict[str, str]:
+    """The environment of the demo's own platform: embedded servers on free ports, nothing
+    inherited that could point it at a developer's or a shared Kafka/MongoDB."""
+    inherited = {*KAFKA_VARIABLES, *MONGODB_VARIABLES, "STINT_CLOCK_FILE"}
+    env = {k: v for k, v in environ.items() if k not in inherited and not k.endswith("_PORT")}
+    env.update(free_ports_env())
+    env[BACKEND_VARIABLE] = "embedded"
+    env["STINT_DATA_DIR"] = str(data_dir)
+    return env
+
+
 @contextmanager
 def started_platform(extra_env: Mapping[str, str] | None = None) -> Iterator[RunningPlatform]:
     """`python -m stint_runtime.run` in a temporary data directory; SIGTERM when done."""
     with tempfile.TemporaryDirectory(prefix="stint-demo-") as tmp:
         data_dir = Path(tmp)
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI") and not k.endswith("_PORT")
-        }
-        env.update(free_ports_env())
-        env["STINT_DATA_DIR"] = str(data_dir)
-        env.pop("STINT_CLOCK_FILE", None)
+        env = own_platform_env(os.environ, data_dir)
         env.update(extra_env or {})
         log = data_dir / "run.log"
         with log.open("wb") as out:
