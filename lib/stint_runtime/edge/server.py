@@ -100,8 +100,8 @@ class EdgeHandler(BaseHTTPRequestHandler):
     server: EdgeServer
 
     def do_OPTIONS(self) -> None:
-        headers = self.server.cors.preflight_headers(self.headers.get("Origin"))
-        self.send(204 if headers else 403, b"", headers, content_type=None)
+        cors = self.server.cors.preflight_headers(self.headers.get("Origin"))
+        self.send(204 if cors else 403, b"", [], content_type=None, cors=cors)
 
     def do_GET(self) -> None:
         self.dispatch()
@@ -207,15 +207,16 @@ class EdgeHandler(BaseHTTPRequestHandler):
         body: bytes,
         headers: list[tuple[str, str]],
         content_type: str | None = JSON,
+        cors: list[tuple[str, str]] | None = None,
     ) -> int:
+        """One response; `cors` replaces the actual-response CORS headers (a preflight's)."""
+        if cors is None:
+            cors = self.server.cors.response_headers(self.headers.get("Origin"))
         self.send_response(status)
         if content_type is not None:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for key, value in [
-            *headers,
-            *self.server.cors.response_headers(self.headers.get("Origin")),
-        ]:
+        for key, value in [*headers, *cors]:
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)

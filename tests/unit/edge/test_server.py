@@ -103,6 +103,19 @@ class Edge:
         finally:
             connection.close()
 
+    def header_names(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> list[str]:
+        """Every response header name as sent (lowercase), repeats included."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            response.read()
+            return [k.lower() for k, _ in response.getheaders()]
+        finally:
+            connection.close()
+
 
 @pytest.fixture(scope="module")
 def edge() -> Iterator[Edge]:
@@ -237,3 +250,12 @@ def test_cors_preflight_only_for_configured_origins(edge: Edge) -> None:
     )
     assert status == 403
     assert "access-control-allow-origin" not in headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("OPTIONS", "/v1/listings"), ("GET", "/v1/listings/L1")]
+)
+def test_each_cors_header_is_sent_once(edge: Edge, method: str, path: str) -> None:
+    names = edge.header_names(method, path, {"Origin": ORIGIN})
+    assert names.count("access-control-allow-origin") == 1, names
+    assert names.count("vary") == 1, names
