@@ -37,7 +37,21 @@ MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 HEALTH_PATH: Final = "/healthz"
 JSON: Final = "application/json"
 
+LENGTH_REQUIRED: Final = "send the body with a Content-Length (Transfer-Encoding is not supported)"
+
 _log = logging.getLogger("stint_runtime.edge")
+
+
+def body_length(values: Sequence[str]) -> int:
+    """The one Content-Length (0 without one); ValueError unless a non-negative integer."""
+    if len(set(values)) > 1:
+        raise ValueError("conflicting Content-Length headers")
+    if not values:
+        return 0
+    text = values[0].strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"Content-Length must be a non-negative integer, not {text[:20]!r}")
+    return int(text)
 
 
 class Upstreams:
@@ -136,11 +150,21 @@ class EdgeHandler(BaseHTTPRequestHandler):
         )
 
     def serve(self, path: str, query: str) -> int:
-        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding") is not None:
+            self.close_connection = True
+            return self.fail(411, grpc.StatusCode.INVALID_ARGUMENT, LENGTH_REQUIRED)
+        try:
+            length = body_length(self.headers.get_all("Content-Length") or [])
+        except ValueError as bad:
+            self.close_connection = True
+            return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, str(bad))
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             return self.fail(413, grpc.StatusCode.RESOURCE_EXHAUSTED, "the body is too large")
         body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            self.close_connection = True
+            return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, "the body ended early")
         content_type = self.headers.get("Content-Type", "")
         if self.command == "POST" and grpc_web.is_grpc_web(content_type):
             return self.grpc_web(path, body, grpc_web.is_text(content_type), content_type)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -102,6 +103,15 @@ class Edge:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, answer
         finally:
             connection.close()
+
+    def raw(self, request: bytes) -> bytes:
+        """What the edge answers to `request` before it closes the connection."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+            connection.sendall(request)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+            return answer
 
     def header_names(
         self, method: str, path: str, headers: dict[str, str] | None = None
@@ -259,3 +269,25 @@ def test_each_cors_header_is_sent_once(edge: Edge, method: str, path: str) -> No
     names = edge.header_names(method, path, {"Origin": ORIGIN})
     assert names.count("access-control-allow-origin") == 1, names
     assert names.count("vary") == 1, names
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        (b"Content-Length: -1\r\n", b"400"),
+        (b"Content-Length: abc\r\n", b"400"),
+        (b"Content-Length: 2\r\nContent-Length: 3\r\n", b"400"),
+        (b"Content-Length: 99999999999\r\n", b"413"),
+        (b"Transfer-Encoding: chunked\r\n", b"411"),
+    ],
+)
+def test_a_body_framed_otherwise_than_by_one_content_length_is_refused_and_the_connection_closed(
+    edge: Edge, framing: bytes, status: bytes
+) -> None:
+    request = b"POST /v1/listings HTTP/1.1\r\nHost: edge\r\n" + framing + b"\r\n"
+    chunked_body = b"2\r\n{}\r\n0\r\n\r\n"
+    # The edge closes the connection after answering: reading to EOF returns, with one answer.
+    answer = edge.raw(request + chunked_body + b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, "nothing after the bad request is served"
+    assert b'"code": 3' in answer or b'"code": 8' in answer
