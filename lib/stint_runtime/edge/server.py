@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final, cast
+from typing import Any, Final, cast
 from urllib.parse import parse_qs
 
 import grpc
@@ -34,9 +36,14 @@ FORWARDED_HEADERS: Final = (
     "x-request-id",
 )
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+# A client silent this long mid-request (or idle on a kept-alive connection) is dropped.
+IDLE_TIMEOUT_SECONDS: Final = 30.0
+# Connections served at once (one thread each); more are answered 503 and closed.
+MAX_CONNECTIONS: Final = 64
 HEALTH_PATH: Final = "/healthz"
 JSON: Final = "application/json"
 
+BUSY: Final = "the edge is serving as many connections as it may; retry shortly"
 LENGTH_REQUIRED: Final = "send the body with a Content-Length (Transfer-Encoding is not supported)"
 
 _log = logging.getLogger("stint_runtime.edge")
@@ -79,17 +86,60 @@ class Upstreams:
 class EdgeServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, config: EdgeConfig) -> None:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        *,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.config = config
         self.routes: list[Route] = load_routes(tuple(config.upstreams))
         self.grpc_methods = methods_by_path(tuple(config.upstreams))
         self.cors = CorsPolicy.of(config.cors_origins)
         self.upstreams = Upstreams(config.upstreams, config.timeout_seconds)
+        self.idle_timeout = idle_timeout
+        self.connections = threading.BoundedSemaphore(max_connections)
         super().__init__((config.host, config.port), EdgeHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection while fewer than the cap are served, else 503."""
+        if not self.connections.acquire(blocking=False):
+            refuse_busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connections.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
 
     def server_close(self) -> None:
         super().server_close()
         self.upstreams.close()
+
+
+def refuse_busy(connection: socket.socket) -> None:
+    """A 503 straight onto a connection no handler thread will serve."""
+    body = json.dumps(
+        {"code": code_number(grpc.StatusCode.UNAVAILABLE), "message": BUSY, "details": []}
+    ).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {JSON}\r\nContent-Length: {len(body)}\r\n"
+        "Retry-After: 1\r\nConnection: close\r\n\r\n"
+    )
+    try:
+        connection.settimeout(1.0)
+        connection.sendall(head.encode() + body)
+    except OSError:
+        pass
 
 
 def response_headers(metadata: Metadata) -> list[tuple[str, str]]:
@@ -112,6 +162,10 @@ class EdgeHandler(BaseHTTPRequestHandler):
     # holds every response back by ~40 ms.
     disable_nagle_algorithm = True
     server: EdgeServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.idle_timeout)
 
     def do_OPTIONS(self) -> None:
         cors = self.server.cors.preflight_headers(self.headers.get("Origin"))

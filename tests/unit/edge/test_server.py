@@ -4,10 +4,12 @@ metadata, and what the HTTP client gets back for answers and errors (no broker o
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -127,8 +129,9 @@ class Edge:
             connection.close()
 
 
-@pytest.fixture(scope="module")
-def edge() -> Iterator[Edge]:
+@contextlib.contextmanager
+def running_edge(**limits: Any) -> Iterator[Edge]:
+    """An edge (with `limits` for EdgeServer) in front of a fresh stub."""
     stub = Stub()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((stub.handler(),))
@@ -141,13 +144,21 @@ def edge() -> Iterator[Edge]:
         (ORIGIN,),
         timeout_seconds=5,
     )
-    http_server = EdgeServer(config)
+    http_server = EdgeServer(config, **limits)
     thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
-    yield Edge(stub, config.port)
-    http_server.shutdown()
-    http_server.server_close()
-    server.stop(0)
+    try:
+        yield Edge(stub, config.port)
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+        server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def edge() -> Iterator[Edge]:
+    with running_edge() as running:
+        yield running
 
 
 def test_authorization_and_idempotency_key_reach_the_service_as_metadata(edge: Edge) -> None:
@@ -291,3 +302,30 @@ def test_a_body_framed_otherwise_than_by_one_content_length_is_refused_and_the_c
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
     assert answer.count(b"HTTP/1.1 ") == 1, "nothing after the bad request is served"
     assert b'"code": 3' in answer or b'"code": 8' in answer
+
+
+def test_a_client_silent_mid_request_is_dropped_after_the_idle_timeout() -> None:
+    with running_edge(idle_timeout=0.3) as edge:
+        # The edge closes the connection (recv returns EOF) long before the client gives up.
+        answer = edge.raw(b"GET /healthz HTTP/1.1\r\nHost: ed")
+        assert answer == b""
+        status, _, _ = edge.request("GET", "/healthz")
+        assert status == 200
+
+
+def test_connections_over_the_cap_get_503_and_are_closed() -> None:
+    with running_edge(max_connections=1) as edge:
+        holder = socket.create_connection(("127.0.0.1", edge.port), timeout=10)
+        try:
+            holder.sendall(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+            assert holder.recv(65536).startswith(b"HTTP/1.1 200"), "the first is served"
+            answer = edge.raw(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+            assert b'"code": 14' in answer
+        finally:
+            holder.close()
+        deadline = time.monotonic() + 10
+        status = 0
+        while status != 200 and time.monotonic() < deadline:
+            status, _, _ = edge.request("GET", "/healthz")
+        assert status == 200, "the slot is free again once the first connection closes"
