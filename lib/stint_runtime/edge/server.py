@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -40,6 +41,9 @@ MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS: Final = 30.0
 # Connections served at once (one thread each); more are answered 503 and closed.
 MAX_CONNECTIONS: Final = 64
+# On stop, requests in flight get this long to finish before their connections are cut
+# (under ManagedProcess.stop's 10 s between SIGTERM and SIGKILL).
+STOP_GRACE_SECONDS: Final = 5.0
 HEALTH_PATH: Final = "/healthz"
 JSON: Final = "application/json"
 
@@ -84,7 +88,11 @@ class Upstreams:
 
 
 class EdgeServer(ThreadingHTTPServer):
+    """Stop with stop() from another thread than serve_forever's: it drains before closing."""
+
+    # stop() waits for handlers itself, with a bound; daemon threads cannot hold the exit.
     daemon_threads = True
+    block_on_close = False
 
     def __init__(
         self,
@@ -100,7 +108,42 @@ class EdgeServer(ThreadingHTTPServer):
         self.upstreams = Upstreams(config.upstreams, config.timeout_seconds)
         self.idle_timeout = idle_timeout
         self.connections = threading.BoundedSemaphore(max_connections)
+        # Each open connection -> whether a request on it is being served.
+        self.open: dict[socket.socket, bool] = {}
+        self.changed = threading.Condition()
+        self.stopping = False
+        self.draining = threading.Event()
+        self.serving = False
         super().__init__((config.host, config.port), EdgeHandler)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self.serving = True
+        super().serve_forever(poll_interval)
+
+    def mark(self, connection: socket.socket, busy: bool) -> None:
+        with self.changed:
+            if connection in self.open:
+                self.open[connection] = busy
+            self.changed.notify_all()
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop accepting, let requests in flight finish (at most `grace` s), then close."""
+        with self.changed:
+            self.stopping = True
+        if self.serving:
+            self.shutdown()
+        self.socket.close()
+        deadline = time.monotonic() + grace
+        with self.changed:
+            for connection, busy in self.open.items():
+                if not busy:
+                    close_reading(connection)
+            self.draining.set()
+            while self.open and self.changed.wait(max(0.0, deadline - time.monotonic())):
+                pass
+            for connection in self.open:
+                close_reading(connection, socket.SHUT_RDWR)
+        self.server_close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """A thread for the connection while fewer than the cap are served, else 503."""
@@ -115,14 +158,25 @@ class EdgeServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.changed:
+            self.open[request] = False
         try:
             super().process_request_thread(request, client_address)
         finally:
+            with self.changed:
+                self.open.pop(request, None)
+                self.changed.notify_all()
             self.connections.release()
 
     def server_close(self) -> None:
         super().server_close()
         self.upstreams.close()
+
+
+def close_reading(connection: socket.socket, how: int = socket.SHUT_RD) -> None:
+    """Ends the handler's wait for a next request (its reply, if any, still goes out)."""
+    with contextlib.suppress(OSError):
+        connection.shutdown(how)
 
 
 def refuse_busy(connection: socket.socket) -> None:
@@ -166,6 +220,17 @@ class EdgeHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.server.idle_timeout)
+
+    def handle_one_request(self) -> None:
+        """One request, marked busy once its request line has arrived."""
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.mark(self.connection, False)
+
+    def parse_request(self) -> bool:
+        self.server.mark(self.connection, True)
+        return super().parse_request()
 
     def do_OPTIONS(self) -> None:
         cors = self.server.cors.preflight_headers(self.headers.get("Origin"))
@@ -291,6 +356,9 @@ class EdgeHandler(BaseHTTPRequestHandler):
         if cors is None:
             cors = self.server.cors.response_headers(self.headers.get("Origin"))
         self.send_response(status)
+        if self.server.stopping:
+            self.close_connection = True
+            self.send_header("Connection", "close")
         if content_type is not None:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

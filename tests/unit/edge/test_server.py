@@ -33,12 +33,18 @@ class Stub:
     """GetListing answers for id "L1", else NOT_FOUND; PublishListing fails validation."""
 
     seen: list[dict[str, str]] = field(default_factory=list)
+    slow_entered: threading.Event = field(default_factory=threading.Event)
+    slow_release: threading.Event = field(default_factory=threading.Event)
 
     def get_listing(
         self, request: service_pb2.GetListingRequest, context: grpc.ServicerContext
     ) -> service_pb2.GetListingResponse:
         self.seen.append({k: str(v) for k, v in context.invocation_metadata()})
         context.send_initial_metadata((("x-request-id", "req-1"),))
+        if request.listing_id == "slow":
+            self.slow_entered.set()
+            self.slow_release.wait(10)
+            return service_pb2.GetListingResponse(listing=resources_pb2.Listing(id="slow"))
         if request.listing_id != "L1":
             context.abort(grpc.StatusCode.NOT_FOUND, f"listing {request.listing_id} not found")
         return service_pb2.GetListingResponse(listing=resources_pb2.Listing(id="L1", version=4))
@@ -93,6 +99,7 @@ class _RichStatus(grpc.Status):
 class Edge:
     stub: Stub
     port: int
+    server: EdgeServer
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -148,10 +155,10 @@ def running_edge(**limits: Any) -> Iterator[Edge]:
     thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Edge(stub, config.port)
+        yield Edge(stub, config.port, http_server)
     finally:
-        http_server.shutdown()
-        http_server.server_close()
+        stub.slow_release.set()
+        http_server.stop(grace=1)
         server.stop(0)
 
 
@@ -329,3 +336,28 @@ def test_connections_over_the_cap_get_503_and_are_closed() -> None:
         while status != 200 and time.monotonic() < deadline:
             status, _, _ = edge.request("GET", "/healthz")
         assert status == 200, "the slot is free again once the first connection closes"
+
+
+def test_stop_lets_a_call_in_flight_finish_then_closes() -> None:
+    with running_edge() as edge:
+        answers: list[tuple[int, bytes]] = []
+
+        def slow_request() -> None:
+            status, _, body = edge.request("GET", "/v1/listings/slow")
+            answers.append((status, body))
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        assert edge.stub.slow_entered.wait(10), "the call reached the service"
+        stopper = threading.Thread(target=edge.server.stop, kwargs={"grace": 10})
+        stopper.start()
+        assert edge.server.draining.wait(10), "stop waits for the call in flight"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", edge.port), timeout=2).close()
+        edge.stub.slow_release.set()
+        client.join(10)
+        stopper.join(10)
+        assert not stopper.is_alive()
+        ((status, body),) = answers
+        assert status == 200, body
+        assert json.loads(body)["listing"]["id"] == "slow"
