@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -36,6 +37,10 @@ FORWARDED_HEADERS: Final = (
     "tracestate",
     "x-request-id",
 )
+# Headers whose unusable value is dropped (the service then makes its own) instead of refused.
+DROPPED_WHEN_INVALID: Final = frozenset({"x-request-id"})
+# What an ASCII gRPC metadata value may hold (printable ASCII, as HTTP/2 grpc requires).
+METADATA_VALUE: Final = re.compile(r"[\x20-\x7e]*")
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 # A client silent this long mid-request (or idle on a kept-alive connection) is dropped.
 IDLE_TIMEOUT_SECONDS: Final = 30.0
@@ -292,11 +297,19 @@ class EdgeHandler(BaseHTTPRequestHandler):
         return self.transcode(path, query, body)
 
     def metadata(self) -> list[tuple[str, str | bytes]]:
+        """The forwarded headers; BadRequest for a value gRPC metadata cannot carry."""
         forwarded: list[tuple[str, str | bytes]] = []
         for name in FORWARDED_HEADERS:
             value = self.headers.get(name)
-            if value is not None:
-                forwarded.append((name, value))
+            if value is None:
+                continue
+            if not METADATA_VALUE.fullmatch(value):
+                if name in DROPPED_WHEN_INVALID:
+                    continue
+                raise BadRequest(
+                    f"the {name} header must be printable ASCII (no control characters)"
+                )
+            forwarded.append((name, value))
         return forwarded
 
     def transcode(self, path: str, query: str, body: bytes) -> int:
@@ -307,11 +320,12 @@ class EdgeHandler(BaseHTTPRequestHandler):
         try:
             parameters = parse_qs(query, keep_blank_values=True, strict_parsing=False)
             request = build_request(route, variables, parameters, body)
+            forwarded = self.metadata()
         except BadRequest as bad:
             return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, str(bad))
         try:
             response, metadata = self.server.upstreams.call(
-                route.service, route.grpc_path, request.SerializeToString(), self.metadata()
+                route.service, route.grpc_path, request.SerializeToString(), forwarded
             )
         except grpc.RpcError as error:
             code, details, trailers = rpc_failure(error)
@@ -332,7 +346,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 message, metadata = self.server.upstreams.call(
                     service, path, request, self.metadata()
                 )
-            except grpc_web.FramingError as bad:
+            except (grpc_web.FramingError, BadRequest) as bad:
                 code, details = grpc.StatusCode.INVALID_ARGUMENT, str(bad)
             except grpc.RpcError as error:
                 code, details, metadata = rpc_failure(error)

@@ -361,3 +361,49 @@ def test_stop_lets_a_call_in_flight_finish_then_closes() -> None:
         ((status, body),) = answers
         assert status == 200, body
         assert json.loads(body)["listing"]["id"] == "slow"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "names"),
+    [
+        ({"Authorization": "Bearer caf\xe9"}, b"", "authorization"),
+        ({"Idempotency-Key": "k\x01"}, b"", "idempotency-key"),
+        ({}, b"[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_input_grpc_cannot_carry_is_a_bad_request_naming_it(
+    edge: Edge, headers: dict[str, str], body: bytes, names: str
+) -> None:
+    raw_headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+    answer = edge.raw(
+        b"POST /v1/listings/L1:publish HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n"
+        + raw_headers
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
+    error = json.loads(payload)
+    assert error["code"] == 3
+    assert names in error["message"]
+
+
+def test_an_unusable_request_id_is_dropped_not_refused(edge: Edge) -> None:
+    answer = edge.raw(
+        b"GET /v1/listings/L1 HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n"
+        b"X-Request-Id: abc\x7fdef\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert "x-request-id" not in edge.stub.seen[-1]
+
+
+def test_grpc_web_with_an_unusable_header_fails_in_the_trailer(edge: Edge) -> None:
+    request = service_pb2.GetListingRequest(listing_id="L1").SerializeToString()
+    frame = grpc_web.frame(grpc_web.DATA, request)
+    answer = edge.raw(
+        b"POST /stint.listings.v1.ListingsService/GetListing HTTP/1.1\r\nHost: edge\r\n"
+        b"Connection: close\r\nContent-Type: application/grpc-web\r\n"
+        b"Authorization: Bearer \xff\r\n" + f"Content-Length: {len(frame)}\r\n\r\n".encode() + frame
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b"grpc-status:3\r\n" in answer
