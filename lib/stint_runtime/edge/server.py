@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -81,11 +82,11 @@ class Upstreams:
 
     def call(
         self, service: str, path: str, request: bytes, metadata: Sequence[tuple[str, str | bytes]]
-    ) -> tuple[bytes, Metadata]:
-        """The response and the server's metadata; grpc.RpcError on a non-OK status."""
+    ) -> tuple[bytes, Metadata, Metadata]:
+        """The response, initial and trailing metadata; grpc.RpcError on a non-OK status."""
         rpc = self.channels[service].unary_unary(path, None, None)
         response, call = rpc.with_call(request, metadata=tuple(metadata), timeout=self.timeout)
-        return cast(bytes, response), [*call.initial_metadata(), *call.trailing_metadata()]
+        return cast(bytes, response), call.initial_metadata(), call.trailing_metadata()
 
     def close(self) -> None:
         for channel in self.channels.values():
@@ -202,17 +203,40 @@ def refuse_busy(connection: socket.socket) -> None:
 
 
 def response_headers(metadata: Metadata) -> list[tuple[str, str]]:
-    """The server's text metadata (request and trace ids, ...) as HTTP headers."""
-    return [
-        (key, value)
-        for key, value in metadata
-        if isinstance(value, str) and not key.startswith("grpc-") and key != "content-type"
-    ]
+    """The server's text metadata (request and trace ids, ...) as HTTP headers, each pair once.
+
+    A Stint service sends its ids in both initial and trailing metadata: one HTTP/JSON
+    response carries both, which would otherwise repeat them ("id, id").
+    """
+    headers: list[tuple[str, str]] = []
+    for key, value in metadata:
+        if (
+            isinstance(value, str)
+            and not key.startswith("grpc-")
+            and key != "content-type"
+            and (key, value) not in headers
+        ):
+            headers.append((key, value))
+    return headers
 
 
-def rpc_failure(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, Metadata]:
+def web_trailers(metadata: Metadata) -> list[tuple[str, str]]:
+    """Trailing metadata for a gRPC-Web trailer frame: text as is, `-bin` values in base64."""
+    trailers = []
+    for key, value in metadata:
+        if isinstance(value, bytes):
+            if key.endswith("-bin"):
+                trailers.append((key, base64.b64encode(value).decode("ascii")))
+        elif not key.startswith("grpc-") and key != "content-type":
+            trailers.append((key, value))
+    return trailers
+
+
+def rpc_failure(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, Metadata, Metadata]:
+    """Code, details, initial and trailing metadata of a failed call."""
     call = cast(grpc.Call, error)
-    return call.code(), call.details() or "", tuple(call.trailing_metadata() or ())
+    initial = tuple(call.initial_metadata() or ())
+    return call.code(), call.details() or "", initial, tuple(call.trailing_metadata() or ())
 
 
 class EdgeHandler(BaseHTTPRequestHandler):
@@ -324,35 +348,37 @@ class EdgeHandler(BaseHTTPRequestHandler):
         except BadRequest as bad:
             return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, str(bad))
         try:
-            response, metadata = self.server.upstreams.call(
+            response, initial, trailing = self.server.upstreams.call(
                 route.service, route.grpc_path, request.SerializeToString(), forwarded
             )
         except grpc.RpcError as error:
-            code, details, trailers = rpc_failure(error)
-            status = status_message(code, details, trailers)
-            return self.send(http_status(code), error_body(status), response_headers(trailers))
+            code, details, initial, trailing = rpc_failure(error)
+            status = status_message(code, details, trailing)
+            headers = response_headers([*initial, *trailing])
+            return self.send(http_status(code), error_body(status), headers)
         message = route.response_class().FromString(response)
-        return self.send(200, response_body(message), response_headers(metadata))
+        return self.send(200, response_body(message), response_headers([*initial, *trailing]))
 
     def grpc_web(self, path: str, body: bytes, text: bool, content_type: str) -> int:
         service = self.server.grpc_methods.get(path)
         code, details, message = grpc.StatusCode.OK, "", None
-        metadata: Metadata = ()
+        initial: Metadata = ()
+        trailing: Metadata = ()
         if service is None:
             code, details = grpc.StatusCode.UNIMPLEMENTED, f"unknown method {path}"
         else:
             try:
                 request = grpc_web.decode_request(body, text)
-                message, metadata = self.server.upstreams.call(
+                message, initial, trailing = self.server.upstreams.call(
                     service, path, request, self.metadata()
                 )
             except (grpc_web.FramingError, BadRequest) as bad:
                 code, details = grpc.StatusCode.INVALID_ARGUMENT, str(bad)
             except grpc.RpcError as error:
-                code, details, metadata = rpc_failure(error)
-        trailers = response_headers(metadata)
+                code, details, initial, trailing = rpc_failure(error)
+        trailers = web_trailers(trailing)
         payload = grpc_web.encode_response(message, code_number(code), details, trailers, text)
-        return self.send(200, payload, [], content_type=content_type)
+        return self.send(200, payload, response_headers(initial), content_type=content_type)
 
     def fail(self, status: int, code: grpc.StatusCode, message: str) -> int:
         body = {"code": code_number(code), "message": message, "details": []}

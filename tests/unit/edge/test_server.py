@@ -40,7 +40,10 @@ class Stub:
         self, request: service_pb2.GetListingRequest, context: grpc.ServicerContext
     ) -> service_pb2.GetListingResponse:
         self.seen.append({k: str(v) for k, v in context.invocation_metadata()})
-        context.send_initial_metadata((("x-request-id", "req-1"),))
+        # As a Stint service does: the ids in the initial and again in the trailing metadata.
+        ids = (("x-request-id", "req-1"), ("x-trace-id", "trace-1"))
+        context.send_initial_metadata(ids)
+        context.set_trailing_metadata(ids)
         if request.listing_id == "slow":
             self.slow_entered.set()
             self.slow_release.wait(10)
@@ -407,3 +410,60 @@ def test_grpc_web_with_an_unusable_header_fails_in_the_trailer(edge: Edge) -> No
     )
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     assert b"grpc-status:3\r\n" in answer
+
+
+def test_http_json_carries_each_correlation_id_once(edge: Edge) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    try:
+        connection.request("GET", "/v1/listings/L1")
+        response = connection.getresponse()
+        response.read()
+        headers = [(k.lower(), v) for k, v in response.getheaders()]
+    finally:
+        connection.close()
+    assert [v for k, v in headers if k == "x-request-id"] == ["req-1"]
+    assert [v for k, v in headers if k == "x-trace-id"] == ["trace-1"]
+
+
+def grpc_web_trailers(body: bytes) -> dict[str, str]:
+    """The trailer frame's lines of a gRPC-Web answer, as a dict."""
+    position = 0
+    while body[position] != grpc_web.TRAILERS:
+        position += 5 + int.from_bytes(body[position + 1 : position + 5], "big")
+    lines = body[position + 5 :].decode().split("\r\n")
+    return dict(line.split(":", 1) for line in lines if line)
+
+
+def test_grpc_web_answers_with_initial_metadata_as_headers_and_trailing_in_the_trailer(
+    edge: Edge,
+) -> None:
+    request = service_pb2.GetListingRequest(listing_id="L1").SerializeToString()
+    status, headers, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/GetListing",
+        grpc_web.frame(grpc_web.DATA, request),
+        {"Content-Type": "application/grpc-web+proto", "Origin": ORIGIN},
+    )
+    assert status == 200
+    assert (headers["x-request-id"], headers["x-trace-id"]) == ("req-1", "trace-1")
+    exposed = {name.strip() for name in headers["access-control-expose-headers"].split(",")}
+    assert {"x-request-id", "x-trace-id", "grpc-status-details-bin"} <= exposed
+    trailers = grpc_web_trailers(body)
+    assert (trailers["grpc-status"], trailers["x-trace-id"]) == ("0", "trace-1")
+
+
+def test_grpc_web_errors_carry_the_status_details_in_the_trailer(edge: Edge) -> None:
+    request = service_pb2.PublishListingRequest(listing_id="L1").SerializeToString()
+    status, _, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/PublishListing",
+        grpc_web.frame(grpc_web.DATA, request),
+        {"Content-Type": "application/grpc-web+proto"},
+    )
+    assert status == 200
+    trailers = grpc_web_trailers(body)
+    assert trailers["grpc-status"] == "3"
+    details = status_pb2.Status.FromString(base64.b64decode(trailers["grpc-status-details-bin"]))
+    bad_request = error_details_pb2.BadRequest()
+    assert details.details[0].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "expected_version"
