@@ -102,7 +102,7 @@ class _RichStatus(grpc.Status):
 class Edge:
     stub: Stub
     port: int
-    server: EdgeServer
+    server: EdgeServer | None = None  # None: the edge runs in another process
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -352,6 +352,7 @@ def test_stop_lets_a_call_in_flight_finish_then_closes() -> None:
         client = threading.Thread(target=slow_request)
         client.start()
         assert edge.stub.slow_entered.wait(10), "the call reached the service"
+        assert edge.server is not None
         stopper = threading.Thread(target=edge.server.stop, kwargs={"grace": 10})
         stopper.start()
         assert edge.server.draining.wait(10), "stop waits for the call in flight"
