@@ -309,7 +309,11 @@ class EdgeHandler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             return self.fail(413, grpc.StatusCode.RESOURCE_EXHAUSTED, "the body is too large")
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            self.close_connection = True
+            return self.fail(408, grpc.StatusCode.DEADLINE_EXCEEDED, "the body came too slowly")
         if len(body) != length:
             self.close_connection = True
             return self.fail(400, grpc.StatusCode.INVALID_ARGUMENT, "the body ended early")

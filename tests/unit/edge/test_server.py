@@ -323,6 +323,15 @@ def test_a_client_silent_mid_request_is_dropped_after_the_idle_timeout() -> None
         assert status == 200
 
 
+def test_a_body_that_stops_arriving_is_a_408_not_a_500() -> None:
+    with running_edge(idle_timeout=0.3) as edge:
+        answer = edge.raw(
+            b"POST /v1/listings HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\n\r\n{}"
+        )
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b'"code": 4' in answer
+
+
 def test_connections_over_the_cap_get_503_and_are_closed() -> None:
     with running_edge(max_connections=1) as edge:
         holder = socket.create_connection(("127.0.0.1", edge.port), timeout=10)
