@@ -157,15 +157,18 @@ class EdgeServer(ThreadingHTTPServer):
             refuse_busy(request)
             self.shutdown_request(request)
             return
+        # Registered here, in serve_forever's thread: once shutdown() returns, stop() sees them all.
+        with self.changed:
+            self.open[request] = False
         try:
             super().process_request(request, client_address)
         except BaseException:
+            with self.changed:
+                self.open.pop(request, None)
             self.connections.release()
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self.changed:
-            self.open[request] = False
         try:
             super().process_request_thread(request, client_address)
         finally:
