@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from types import FrameType
 
 from stint_runtime.edge.config import ConfigError, from_env
@@ -24,11 +25,13 @@ def main() -> int:
         print(f"edge: {error}", file=sys.stderr)
         return 2
 
+    server = EdgeServer(config)
+
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
+        # shutdown() waits for serve_forever's loop, which this handler interrupts: another thread.
+        threading.Thread(target=server.shutdown, name="edge-stop", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
-    server = EdgeServer(config)
     upstreams = ", ".join(f"{name}={address}" for name, address in config.upstreams.items())
     _log.info(
         "edge: serving HTTP/JSON and gRPC-Web on %s (%d routes; %s; CORS origins %s)",
@@ -42,7 +45,8 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        _log.info("edge: stopping; requests in flight may finish")
+        server.stop()
         _log.info("edge: stopped")
     return 0
 

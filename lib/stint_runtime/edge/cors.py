@@ -6,13 +6,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from stint_runtime.grpc.correlation import (
+    REQUEST_ID_HEADER,
+    STATUS_DETAILS_HEADER,
+    TRACE_ID_HEADER,
+)
+
 ALLOW_METHODS: Final = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS: Final = (
     "authorization, idempotency-key, content-type, x-grpc-web, x-user-agent, grpc-timeout, "
     "traceparent, tracestate, x-request-id"
 )
-EXPOSE_HEADERS: Final = (
-    "grpc-status, grpc-message, grpc-status-details-bin, x-request-id, traceparent"
+EXPOSE_HEADERS: Final = ", ".join(
+    (
+        "grpc-status",
+        "grpc-message",
+        STATUS_DETAILS_HEADER,
+        REQUEST_ID_HEADER,
+        TRACE_ID_HEADER,
+        "traceparent",
+    )
 )
 MAX_AGE_SECONDS: Final = 86400
 

@@ -14,13 +14,20 @@ from google.protobuf import descriptor_pb2, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
-# Service name (as in settings and deploy) -> the module declaring its gRPC service.
-SERVICE_MODULES: Final = {
-    "listings": "stint.listings.v1.service_pb2",
-    "applications": "stint.applications.v1.service_pb2",
-    "payouts": "stint.payouts.v1.service_pb2",
-    "notifications": "stint.notifications.v1.service_pb2",
-}
+from stint_runtime.settings import DEFAULT_GRPC_PORTS
+
+
+class ServiceModuleError(LookupError):
+    """A service without the generated module declaring its gRPC service."""
+
+
+def service_module(name: str) -> str:
+    """The generated module declaring service `name`'s gRPC service (contracts' layout)."""
+    return f"stint.{name}.v1.service_pb2"
+
+
+# Service name -> its module, for the services settings knows (one list: DEFAULT_GRPC_PORTS).
+SERVICE_MODULES: Final = {name: service_module(name) for name in DEFAULT_GRPC_PORTS}
 VERBS: Final = ("get", "put", "post", "delete", "patch")
 VARIABLE = re.compile(r"\{([a-z_][a-z0-9_.]*)(?:=([^}]*))?\}")
 
@@ -111,10 +118,17 @@ def bindings(rule: Any) -> Iterator[tuple[str, str, str]]:
 
 
 def service_descriptor(name: str) -> ServiceDescriptor:
-    module: ModuleType = importlib.import_module(SERVICE_MODULES[name])
+    path = service_module(name)
+    try:
+        module: ModuleType = importlib.import_module(path)
+    except ModuleNotFoundError:
+        raise ServiceModuleError(
+            f"service {name!r} has no contract module {path} (is it in contracts/, "
+            "and was `make proto` run?)"
+        ) from None
     services: list[ServiceDescriptor] = list(module.DESCRIPTOR.services_by_name.values())
     if len(services) != 1:
-        raise TemplateError(f"{SERVICE_MODULES[name]} declares {len(services)} services")
+        raise TemplateError(f"{path} declares {len(services)} services")
     return services[0]
 
 

@@ -10,9 +10,10 @@ import grpc
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped]
 
+from stint_runtime.grpc.correlation import STATUS_DETAILS_HEADER
+
 # Registers google.rpc's detail types, so that json_format can render them inside Any.
 DETAIL_TYPES: Final = error_details_pb2.DESCRIPTOR
-STATUS_DETAILS_KEY: Final = "grpc-status-details-bin"
 
 # google/rpc/code.proto: the HTTP status each code maps to (Envoy's transcoder uses the same).
 HTTP_STATUS: Final[dict[grpc.StatusCode, int]] = {
@@ -50,7 +51,7 @@ def code_number(code: grpc.StatusCode) -> int:
 def status_message(code: grpc.StatusCode, message: str, trailers: Metadata = ()) -> Any:
     """The call's google.rpc.Status: the server's own when it sent one, else code and message."""
     for key, value in trailers:
-        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+        if key == STATUS_DETAILS_HEADER and isinstance(value, bytes):
             try:
                 return status_pb2.Status.FromString(value)
             except ValueError:

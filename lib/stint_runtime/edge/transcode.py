@@ -61,6 +61,8 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadRequest(f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("the body's JSON is nested too deeply") from None
 
 
 def build_request(
@@ -91,6 +93,8 @@ def build_request(
         json_format.ParseDict(document, request)
     except json_format.ParseError as error:
         raise BadRequest(str(error)) from None
+    except RecursionError:
+        raise BadRequest("the request is nested too deeply") from None
     return request
 
 

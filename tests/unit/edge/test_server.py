@@ -4,9 +4,12 @@ metadata, and what the HTTP client gets back for answers and errors (no broker o
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -30,12 +33,21 @@ class Stub:
     """GetListing answers for id "L1", else NOT_FOUND; PublishListing fails validation."""
 
     seen: list[dict[str, str]] = field(default_factory=list)
+    slow_entered: threading.Event = field(default_factory=threading.Event)
+    slow_release: threading.Event = field(default_factory=threading.Event)
 
     def get_listing(
         self, request: service_pb2.GetListingRequest, context: grpc.ServicerContext
     ) -> service_pb2.GetListingResponse:
         self.seen.append({k: str(v) for k, v in context.invocation_metadata()})
-        context.send_initial_metadata((("x-request-id", "req-1"),))
+        # As a Stint service does: the ids in the initial and again in the trailing metadata.
+        ids = (("x-request-id", "req-1"), ("x-trace-id", "trace-1"))
+        context.send_initial_metadata(ids)
+        context.set_trailing_metadata(ids)
+        if request.listing_id == "slow":
+            self.slow_entered.set()
+            self.slow_release.wait(10)
+            return service_pb2.GetListingResponse(listing=resources_pb2.Listing(id="slow"))
         if request.listing_id != "L1":
             context.abort(grpc.StatusCode.NOT_FOUND, f"listing {request.listing_id} not found")
         return service_pb2.GetListingResponse(listing=resources_pb2.Listing(id="L1", version=4))
@@ -90,6 +102,7 @@ class _RichStatus(grpc.Status):
 class Edge:
     stub: Stub
     port: int
+    server: EdgeServer | None = None  # None: the edge runs in another process
 
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -103,9 +116,32 @@ class Edge:
         finally:
             connection.close()
 
+    def raw(self, request: bytes) -> bytes:
+        """What the edge answers to `request` before it closes the connection."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+            connection.sendall(request)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+            return answer
 
-@pytest.fixture(scope="module")
-def edge() -> Iterator[Edge]:
+    def header_names(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> list[str]:
+        """Every response header name as sent (lowercase), repeats included."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request(method, path, headers=headers or {})
+            response = connection.getresponse()
+            response.read()
+            return [k.lower() for k, _ in response.getheaders()]
+        finally:
+            connection.close()
+
+
+@contextlib.contextmanager
+def running_edge(**limits: Any) -> Iterator[Edge]:
+    """An edge (with `limits` for EdgeServer) in front of a fresh stub."""
     stub = Stub()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((stub.handler(),))
@@ -118,13 +154,21 @@ def edge() -> Iterator[Edge]:
         (ORIGIN,),
         timeout_seconds=5,
     )
-    http_server = EdgeServer(config)
+    http_server = EdgeServer(config, **limits)
     thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
-    yield Edge(stub, config.port)
-    http_server.shutdown()
-    http_server.server_close()
-    server.stop(0)
+    try:
+        yield Edge(stub, config.port, http_server)
+    finally:
+        stub.slow_release.set()
+        http_server.stop(grace=1)
+        server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def edge() -> Iterator[Edge]:
+    with running_edge() as running:
+        yield running
 
 
 def test_authorization_and_idempotency_key_reach_the_service_as_metadata(edge: Edge) -> None:
@@ -237,3 +281,199 @@ def test_cors_preflight_only_for_configured_origins(edge: Edge) -> None:
     )
     assert status == 403
     assert "access-control-allow-origin" not in headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("OPTIONS", "/v1/listings"), ("GET", "/v1/listings/L1")]
+)
+def test_each_cors_header_is_sent_once(edge: Edge, method: str, path: str) -> None:
+    names = edge.header_names(method, path, {"Origin": ORIGIN})
+    assert names.count("access-control-allow-origin") == 1, names
+    assert names.count("vary") == 1, names
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        (b"Content-Length: -1\r\n", b"400"),
+        (b"Content-Length: abc\r\n", b"400"),
+        (b"Content-Length: 2\r\nContent-Length: 3\r\n", b"400"),
+        (b"Content-Length: 99999999999\r\n", b"413"),
+        (b"Transfer-Encoding: chunked\r\n", b"411"),
+    ],
+)
+def test_a_body_framed_otherwise_than_by_one_content_length_is_refused_and_the_connection_closed(
+    edge: Edge, framing: bytes, status: bytes
+) -> None:
+    request = b"POST /v1/listings HTTP/1.1\r\nHost: edge\r\n" + framing + b"\r\n"
+    chunked_body = b"2\r\n{}\r\n0\r\n\r\n"
+    # The edge closes the connection after answering: reading to EOF returns, with one answer.
+    answer = edge.raw(request + chunked_body + b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, "nothing after the bad request is served"
+    assert b'"code": 3' in answer or b'"code": 8' in answer
+
+
+def test_a_client_silent_mid_request_is_dropped_after_the_idle_timeout() -> None:
+    with running_edge(idle_timeout=0.3) as edge:
+        # The edge closes the connection (recv returns EOF) long before the client gives up.
+        answer = edge.raw(b"GET /healthz HTTP/1.1\r\nHost: ed")
+        assert answer == b""
+        status, _, _ = edge.request("GET", "/healthz")
+        assert status == 200
+
+
+def test_a_body_that_stops_arriving_is_a_408_not_a_500() -> None:
+    with running_edge(idle_timeout=0.3) as edge:
+        answer = edge.raw(
+            b"POST /v1/listings HTTP/1.1\r\nHost: edge\r\nContent-Length: 10\r\n\r\n{}"
+        )
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b'"code": 4' in answer
+
+
+def test_connections_over_the_cap_get_503_and_are_closed() -> None:
+    with running_edge(max_connections=1) as edge:
+        holder = socket.create_connection(("127.0.0.1", edge.port), timeout=10)
+        try:
+            holder.sendall(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+            assert holder.recv(65536).startswith(b"HTTP/1.1 200"), "the first is served"
+            answer = edge.raw(b"GET /healthz HTTP/1.1\r\nHost: edge\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+            assert b'"code": 14' in answer
+        finally:
+            holder.close()
+        deadline = time.monotonic() + 10
+        status = 0
+        while status != 200 and time.monotonic() < deadline:
+            status, _, _ = edge.request("GET", "/healthz")
+        assert status == 200, "the slot is free again once the first connection closes"
+
+
+def test_stop_lets_a_call_in_flight_finish_then_closes() -> None:
+    with running_edge() as edge:
+        answers: list[tuple[int, bytes]] = []
+
+        def slow_request() -> None:
+            status, _, body = edge.request("GET", "/v1/listings/slow")
+            answers.append((status, body))
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        assert edge.stub.slow_entered.wait(10), "the call reached the service"
+        assert edge.server is not None
+        stopper = threading.Thread(target=edge.server.stop, kwargs={"grace": 10})
+        stopper.start()
+        assert edge.server.draining.wait(10), "stop waits for the call in flight"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", edge.port), timeout=2).close()
+        edge.stub.slow_release.set()
+        client.join(10)
+        stopper.join(10)
+        assert not stopper.is_alive()
+        ((status, body),) = answers
+        assert status == 200, body
+        assert json.loads(body)["listing"]["id"] == "slow"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "names"),
+    [
+        ({"Authorization": "Bearer caf\xe9"}, b"", "authorization"),
+        ({"Idempotency-Key": "k\x01"}, b"", "idempotency-key"),
+        ({}, b"[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_input_grpc_cannot_carry_is_a_bad_request_naming_it(
+    edge: Edge, headers: dict[str, str], body: bytes, names: str
+) -> None:
+    raw_headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+    answer = edge.raw(
+        b"POST /v1/listings/L1:publish HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n"
+        + raw_headers
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
+    error = json.loads(payload)
+    assert error["code"] == 3
+    assert names in error["message"]
+
+
+def test_an_unusable_request_id_is_dropped_not_refused(edge: Edge) -> None:
+    answer = edge.raw(
+        b"GET /v1/listings/L1 HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n"
+        b"X-Request-Id: abc\x7fdef\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert "x-request-id" not in edge.stub.seen[-1]
+
+
+def test_grpc_web_with_an_unusable_header_fails_in_the_trailer(edge: Edge) -> None:
+    request = service_pb2.GetListingRequest(listing_id="L1").SerializeToString()
+    frame = grpc_web.frame(grpc_web.DATA, request)
+    answer = edge.raw(
+        b"POST /stint.listings.v1.ListingsService/GetListing HTTP/1.1\r\nHost: edge\r\n"
+        b"Connection: close\r\nContent-Type: application/grpc-web\r\n"
+        b"Authorization: Bearer \xff\r\n" + f"Content-Length: {len(frame)}\r\n\r\n".encode() + frame
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert b"grpc-status:3\r\n" in answer
+
+
+def test_http_json_carries_each_correlation_id_once(edge: Edge) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
+    try:
+        connection.request("GET", "/v1/listings/L1")
+        response = connection.getresponse()
+        response.read()
+        headers = [(k.lower(), v) for k, v in response.getheaders()]
+    finally:
+        connection.close()
+    assert [v for k, v in headers if k == "x-request-id"] == ["req-1"]
+    assert [v for k, v in headers if k == "x-trace-id"] == ["trace-1"]
+
+
+def grpc_web_trailers(body: bytes) -> dict[str, str]:
+    """The trailer frame's lines of a gRPC-Web answer, as a dict."""
+    position = 0
+    while body[position] != grpc_web.TRAILERS:
+        position += 5 + int.from_bytes(body[position + 1 : position + 5], "big")
+    lines = body[position + 5 :].decode().split("\r\n")
+    return dict(line.split(":", 1) for line in lines if line)
+
+
+def test_grpc_web_answers_with_initial_metadata_as_headers_and_trailing_in_the_trailer(
+    edge: Edge,
+) -> None:
+    request = service_pb2.GetListingRequest(listing_id="L1").SerializeToString()
+    status, headers, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/GetListing",
+        grpc_web.frame(grpc_web.DATA, request),
+        {"Content-Type": "application/grpc-web+proto", "Origin": ORIGIN},
+    )
+    assert status == 200
+    assert (headers["x-request-id"], headers["x-trace-id"]) == ("req-1", "trace-1")
+    exposed = {name.strip() for name in headers["access-control-expose-headers"].split(",")}
+    assert {"x-request-id", "x-trace-id", "grpc-status-details-bin"} <= exposed
+    trailers = grpc_web_trailers(body)
+    assert (trailers["grpc-status"], trailers["x-trace-id"]) == ("0", "trace-1")
+
+
+def test_grpc_web_errors_carry_the_status_details_in_the_trailer(edge: Edge) -> None:
+    request = service_pb2.PublishListingRequest(listing_id="L1").SerializeToString()
+    status, _, body = edge.request(
+        "POST",
+        "/stint.listings.v1.ListingsService/PublishListing",
+        grpc_web.frame(grpc_web.DATA, request),
+        {"Content-Type": "application/grpc-web+proto"},
+    )
+    assert status == 200
+    trailers = grpc_web_trailers(body)
+    assert trailers["grpc-status"] == "3"
+    details = status_pb2.Status.FromString(base64.b64decode(trailers["grpc-status-details-bin"]))
+    bad_request = error_details_pb2.BadRequest()
+    assert details.details[0].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "expected_version"
