@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from stint_runtime.stack.smtp_sink import received_messages
+
 
 @dataclass(frozen=True)
 class Email:
@@ -16,8 +18,8 @@ class Email:
 def emails(maildir: Path) -> list[Email]:
     """Every message in the mailbox, oldest first."""
     found = []
-    for path in sorted(maildir.glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    for raw in received_messages(maildir):
+        message = message_from_bytes(raw, policy=policy.default)
         found.append(Email(str(message.get("To", "")), str(message.get("Subject", ""))))
     return found
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+SUFFIX = ".eml"
+
 
 class MaildirHandler:
     """Stores each received message as <maildir>/<timestamp>-<n>.eml."""
@@ -21,16 +23,16 @@ class MaildirHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.count += 1
-        name = f"{time.time_ns()}-{self.count}.eml"
-        tmp = self.maildir / f".{name}"
+        name = f"{time.time_ns()}-{self.count}{SUFFIX}"
+        tmp = self.maildir / f".{name}.part"  # never matches a reader's glob
         tmp.write_bytes(envelope.original_content or envelope.content)
         tmp.rename(self.maildir / name)
         return "250 Message accepted for delivery"
 
 
 def received_messages(maildir: Path) -> list[bytes]:
-    """Messages the sink kept, oldest first."""
-    return [p.read_bytes() for p in sorted(maildir.glob("*.eml"))]
+    """Messages the sink kept, oldest first (only whole ones: a message is renamed into place)."""
+    return [p.read_bytes() for p in sorted(maildir.glob(f"*{SUFFIX}"))]
 
 
 def main() -> None:
